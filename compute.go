@@ -1,0 +1,209 @@
+package safemap
+
+// ComputeOp tells [Map.Compute] what to do with the key once its callback
+// returns.
+type ComputeOp int
+
+const (
+	// UpdateOp stores the callback's new value.
+	UpdateOp ComputeOp = iota
+	// DeleteOp deletes the key.
+	DeleteOp
+	// CancelOp leaves the key as it was.
+	CancelOp
+)
+
+// String returns the name of op.
+func (op ComputeOp) String() string {
+	switch op {
+	case UpdateOp:
+		return "UpdateOp"
+	case DeleteOp:
+		return "DeleteOp"
+	case CancelOp:
+		return "CancelOp"
+	}
+	return "ComputeOp(invalid)"
+}
+
+// Compute atomically reads, modifies and writes the value of one key. It
+// calls fn with the key's current value (old) and whether the key is
+// present (loaded), then applies fn's op: UpdateOp stores newValue, DeleteOp
+// deletes the key, CancelOp leaves it as it was. The actual result is the
+// value present afterwards, the zero value if none; ok reports whether the
+// key is present afterwards.
+//
+// fn runs exactly once per call, with no lock held. While it runs, the key
+// is reserved: loads of the key see its old value without waiting, and
+// writers of the same key (Store, Delete, Compute, ...) wait until fn
+// returns, so no write slips between fn's read and its write. Loads and
+// writes of other keys do not wait for fn.
+//
+// fn may call any method of m on other keys, and Load on its own key. It
+// must not write its own key (Store, Delete, Swap, Compute, LoadOrCompute,
+// LoadOrStore, CompareAndSwap, ... of key), directly or by waiting for a
+// goroutine that does: such a write waits for fn to return, and fn waits
+// for it, a deadlock.
+//
+// If fn panics, or returns an op other than the three above (Compute then
+// panics), the key is left exactly as it was, the writers that waited for
+// it go on, and the panic propagates to the caller. Compute also panics if
+// the key's dynamic type is not comparable.
+//
+// Compute is a read operation, and a write operation unless fn cancels.
+func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
+	t := m.loadOrInit()
+	h, s := t.locate(key)
+	for {
+		e, mk, _, busy := s.claim(t, h, key, false)
+		if busy != nil {
+			busy.done.Wait()
+			continue
+		}
+		return s.runCompute(t, e, mk, fn)
+	}
+}
+
+// runCompute calls fn for the key of e, which mk reserves, and applies the
+// result.
+func (s *segment[K, V]) runCompute(t *table[K, V], e *entry[K, V], mk *marker[V],
+	fn func(old V, loaded bool) (V, ComputeOp)) (actual V, ok bool) {
+	done := false
+	defer func() {
+		if !done {
+			// fn panicked: restore the key as it was and wake the waiters.
+			s.finish(t, e, mk, mk.old)
+		}
+	}()
+	var old V
+	if mk.old != nil {
+		old = mk.old.value
+	}
+	newValue, op := fn(old, mk.old != nil)
+	var result *box[V]
+	switch op {
+	case UpdateOp:
+		result = &box[V]{value: newValue}
+	case DeleteOp:
+	case CancelOp:
+		result = mk.old
+	default:
+		panic("safemap: Compute callback returned invalid " + op.String())
+	}
+	done = true
+	s.finish(t, e, mk, result)
+	if result == nil {
+		return actual, false
+	}
+	return result.value, true
+}
+
+// LoadOrCompute returns the existing value for the key if present.
+// Otherwise, it calls valueFn, stores the value it returns, and returns
+// that. The loaded result is true if the value was loaded, false if
+// computed and stored.
+//
+// However many goroutines call LoadOrCompute for an absent key at once,
+// exactly one of them calls valueFn; the others wait for it and return its
+// value. valueFn runs with no lock held: loads of the key report it absent
+// without waiting, loads and writes of other keys do not wait for it, and
+// writers of the same key wait until it returns. valueFn may call any method
+// of m except a write of its own key, which would deadlock as in
+// [Map.Compute].
+//
+// If valueFn panics, the key stays absent, the panic propagates to the
+// caller, and one of the goroutines that waited (if any) calls its own
+// valueFn. LoadOrCompute panics if the key's dynamic type is not comparable.
+func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() V) (actual V, loaded bool) {
+	if v, ok := m.Load(key); ok {
+		return v, true
+	}
+	t := m.loadOrInit()
+	h, s := t.locate(key)
+	for {
+		e, mk, cur, busy := s.claim(t, h, key, true)
+		if busy != nil {
+			busy.done.Wait()
+			continue
+		}
+		if mk == nil {
+			return cur.value, true // stored by another goroutine meanwhile
+		}
+		return s.runLoadOrCompute(t, e, mk, valueFn), false
+	}
+}
+
+// runLoadOrCompute calls valueFn for the key of e, which mk reserves while
+// it is absent, and stores the result.
+func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], e *entry[K, V], mk *marker[V], valueFn func() V) V {
+	done := false
+	defer func() {
+		if !done {
+			s.finish(t, e, mk, nil)
+		}
+	}()
+	v := valueFn()
+	done = true
+	s.finish(t, e, mk, &box[V]{value: v})
+	return v
+}
+
+// claim reserves key for a compute: it installs a marker on the key's entry,
+// making the entry in dirty first if the key has none. With ifAbsent set it
+// declines a present key and returns its box in cur instead. If another
+// compute owns the key, claim returns that one's mark in busy, for the
+// caller to wait on with no lock held.
+func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e *entry[K, V], mk *marker[V], cur *box[V], busy *pending) {
+	if e = s.read.Load().find(h, key); e != nil {
+		if mk, cur, busy = e.tryClaim(ifAbsent); mk != nil || cur != nil || busy != nil {
+			return e, mk, cur, busy
+		}
+		// Expunged: the read map we loaded is stale.
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, inDirty := s.findLocked(h, key)
+	if e == nil {
+		e = s.addDirtyLocked(key)
+	} else if inDirty {
+		s.missLocked(t)
+	}
+	mk, cur, busy = e.tryClaim(ifAbsent) // never expunged: e is current
+	return e, mk, cur, busy
+}
+
+// finish ends the compute that mk marks on e, leaving result (nil: absent)
+// as the key's value, and keeps the counts: the live count, and the rules
+// for deleted entries (a deleted entry in dirty leaves it at once; one in
+// read is counted for the next rebuild).
+func (s *segment[K, V]) finish(t *table[K, V], e *entry[K, V], mk *marker[V], result *box[V]) {
+	e.release(mk, result)
+	switch {
+	case mk.old == nil && result != nil:
+		s.live.Add(1)
+	case mk.old != nil && result == nil:
+		s.live.Add(-1)
+	}
+	if result == nil {
+		s.dropDead(t, e, mk.old != nil)
+	}
+}
+
+// dropDead takes mu and removes the deleted entry e from the dirty map, or,
+// if a live key was deleted (wasLive), counts it as a tombstone of read.
+// Another goroutine may have revived or replaced e meanwhile; then there is
+// nothing to do.
+func (s *segment[K, V]) dropDead(t *table[K, V], e *entry[K, V], wasLive bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.p.Load() != nil {
+		return
+	}
+	if s.dirty[e.key] == e {
+		s.deleteDirtyLocked(e.key)
+		return
+	}
+	if r := s.read.Load(); wasLive && r.find(t.hasher.hash(e.key), e.key) == e {
+		s.deletedLocked(t, r)
+	}
+}

@@ -1,0 +1,64 @@
+// Package safemap provides Map, a generic concurrent map that can replace
+// [sync.Map] with a one-line change, built without package unsafe.
+//
+// # When to use it
+//
+// Map[K, V] is for the cases sync.Map serves: a cache whose keys are written
+// once and read many times, or goroutines working on disjoint sets of keys.
+// It adds what sync.Map lacks: typed keys and values (no type assertions),
+// [Map.Len], iterators ([Map.All], [Map.Keys], [Map.Values]), atomic
+// read-modify-write ([Map.Compute], [Map.LoadOrCompute]), [Map.Stats] and
+// JSON encoding. Map[any, any] has exactly sync.Map's method set.
+//
+// A plain Go map guarded by a [sync.Mutex] or [sync.RWMutex] is the better
+// choice when one goroutine does most of the work, when you need a
+// consistent snapshot of several keys at once, or when keys are added and
+// deleted far more often than they are read: it is simpler, smaller, and
+// under such churn often as fast.
+//
+// # Design
+//
+// Keys are spread over 16 segments by a hash seeded at random for each map.
+// Each segment is the read/dirty/misses design of sync.Map:
+//
+//	           lock-free loads and updates of existing keys
+//	                            |
+//	                            v
+//	  read  (atomic pointer) -> immutable hash table of *entry ----.
+//	                                                               |
+//	  dirty (under mu)       -> map[K]*entry, new keys only  ------+--> entry -> value box
+//	                                                               |
+//	  misses >= threshold:  promote: build a new read table from   |
+//	  read + dirty, drop deleted entries, publish it atomically  --'
+//
+// A read table is built once, under the segment's lock, and never changes
+// after it is published, so readers probe it without locks: an open
+// addressing table of 64-byte buckets, each holding seven entry pointers and
+// a word of hash tags. Values live in immutable boxes; an entry points to its
+// key's current box, and every write swaps that pointer with a
+// compare-and-swap. New keys go to the segment's dirty map, under its lock.
+// After enough loads have had to take the lock (misses), the dirty map is
+// merged into a new read table: only the segment's entries are copied, and
+// the dirty map is not rebuilt when the next new key comes.
+//
+// # Guarantees
+//
+// Every method is safe for concurrent use and linearizable, Range and the
+// iterators aside (they give sync.Map's Range guarantees). A write
+// synchronizes before any read that observes it, as the Go memory model
+// defines it for sync.Map; see [Map].
+//
+// Deleting drops the map's reference to the value at once: a deleted value
+// is collectable at the next garbage collection. Its key and entry stay in
+// the read table until the next rebuild of the segment, which comes at once
+// when deleted entries outnumber live ones, and otherwise within a bounded
+// time (10ms plus 1µs per entry of the segment, at most 1s) with no further
+// call on the map. Nothing ever writes into a value box a reader may hold.
+//
+// Callbacks (Range, the iterators, Compute, LoadOrCompute) run with no lock
+// held. A panic in a callback propagates to the caller and leaves the map
+// unchanged and usable. Like Go maps and sync.Map, every method panics on a
+// key whose dynamic type is not comparable, and CompareAndSwap and
+// CompareAndDelete panic on an old value whose dynamic type is not
+// comparable; the map stays usable.
+package safemap

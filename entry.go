@@ -1,0 +1,182 @@
+package safemap
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// A box holds one value. It never changes once published: every write
+// makes a new box and swaps the entry's pointer, so a reader that holds a
+// box always sees the value as it was when the box was stored. Deleting
+// drops the entry's pointer to the box; it never clears the box.
+//
+// A box whose pending field is non-nil is a marker rather than a value:
+// either the expunged sentinel, or the mark of a compute operation in
+// progress (see [pending]).
+type box[V any] struct {
+	value   V
+	pending *pending
+}
+
+// A pending marks an entry that a compute operation (Compute or
+// LoadOrCompute) owns while its callback runs.
+//
+// While the mark is installed, readers see the value the key had before the
+// compute began (loaded reports whether it had one), and writers of the same
+// key wait on done and retry, so the callback's read-modify-write is atomic.
+// Only the owner removes the mark, by storing the result (or, if the
+// callback panics, the original box) and then calling done.Done.
+type pending struct {
+	done   sync.WaitGroup
+	loaded bool
+}
+
+// expungedMark identifies the expunged sentinel box. It is never waited on:
+// every writer checks for it before waiting on a pending mark.
+var expungedMark pending
+
+// A marker is the allocation a compute operation installs: the box that
+// readers see, its pending mark, and the box it replaced. One allocation
+// serves all three.
+type marker[V any] struct {
+	b    box[V]
+	mark pending
+	old  *box[V] // the box that the marker replaced; nil if the key was absent
+}
+
+// An entry is the one mutable cell of a key. The read map and the dirty map
+// point to entries; writers change a key's value only through its entry's
+// pointer, so the read map itself never changes.
+//
+// The states of p, and who may move between them:
+//
+//	state      p                          meaning
+//	live       a value box                the key is present with that value
+//	deleted    nil                        absent; the entry may still be revived
+//	pending    a marker box (pending set) a compute owns the key (see pending)
+//	expunged   the map's expunged box     absent and dropped from read and dirty
+//
+//	live     -> live, deleted       any writer, lock-free CAS
+//	deleted  -> live                any writer, lock-free CAS (revive)
+//	live, deleted -> pending        a compute operation, CAS (tryClaim)
+//	pending  -> live, deleted       only the compute that installed it
+//	deleted  -> expunged            only under mu, while building a new read
+//	                                map that leaves the entry out
+//	expunged                        final: the entry is garbage once no reader
+//	                                holds an old read map
+//
+// An entry reachable from the current read map is never expunged, so a
+// lock-free writer that finds the expunged state knows that the read map it
+// loaded is stale and retries under mu (see tryExpungeLocked).
+type entry[K comparable, V any] struct {
+	key K // immutable
+	p   atomic.Pointer[box[V]]
+}
+
+// load returns the entry's value. It linearizes at the load of p: a deleted,
+// expunged or absent-pending entry reads as absent, and a pending entry over
+// a present value reads as that value, since the compute has not yet taken
+// effect.
+func (e *entry[K, V]) load() (value V, ok bool) {
+	b := e.p.Load()
+	if b == nil || (b.pending != nil && !b.pending.loaded) {
+		return value, false
+	}
+	return b.value, true
+}
+
+// present reports whether b is a value box: not nil and not a marker.
+func present[V any](b *box[V]) bool {
+	return b != nil && b.pending == nil
+}
+
+// update applies one write (see [writeOp]) to the entry with a CAS loop.
+// It returns the box it replaced (prev) and whether the write took place.
+// It never blocks: when a compute owns the entry it returns that mark in busy
+// and the caller waits outside any lock; when the entry is expunged it
+// returns expunged and the caller retries under mu. The loop ends because a
+// failed CAS means another goroutine changed the entry.
+//
+// Transitions: live -> live or deleted, deleted -> live (revive).
+func (e *entry[K, V]) update(w *write[V]) (prev *box[V], changed bool, busy *pending, expunged bool) {
+	for {
+		cur := e.p.Load()
+		if cur != nil && cur.pending != nil {
+			if cur.pending == &expungedMark {
+				return nil, false, nil, true
+			}
+			return nil, false, cur.pending, false
+		}
+		next, change := w.next(cur)
+		if !change {
+			return cur, false, nil, false
+		}
+		// A concurrent writer may have replaced cur since the load; the CAS
+		// then fails and we decide again on the newer box.
+		if e.p.CompareAndSwap(cur, next) {
+			return cur, true, nil, false
+		}
+	}
+}
+
+// tryClaim installs a compute marker over a live or deleted entry.
+// With ifAbsent set it declines a live entry and returns its box in cur.
+// It returns the installed marker, or the pending mark of another compute
+// to wait for (busy), or neither if the entry is expunged.
+//
+// Transition: live or deleted -> pending.
+func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[V], cur *box[V], busy *pending) {
+	for {
+		cur = e.p.Load()
+		if cur != nil && cur.pending != nil {
+			if cur.pending == &expungedMark {
+				return nil, nil, nil
+			}
+			if ifAbsent && cur.pending.loaded {
+				// Another compute owns a present key: it is present now.
+				return nil, cur, nil
+			}
+			return nil, nil, cur.pending
+		}
+		if ifAbsent && cur != nil {
+			return nil, cur, nil
+		}
+		if mk == nil {
+			mk = new(marker[V])
+			mk.b.pending = &mk.mark
+			mk.mark.done.Add(1)
+		}
+		mk.old = cur
+		mk.mark.loaded = cur != nil
+		if cur != nil {
+			mk.b.value = cur.value
+		}
+		// Readers may load the marker the moment this CAS succeeds; its fields
+		// were all written before, and the CAS publishes them.
+		if e.p.CompareAndSwap(cur, &mk.b) {
+			return mk, nil, nil
+		}
+	}
+}
+
+// release ends a compute: it stores the result box (nil deletes) and wakes
+// the writers waiting on the mark. Only the owner of mk calls it.
+//
+// Transition: pending -> live or deleted.
+func (e *entry[K, V]) release(mk *marker[V], result *box[V]) {
+	// No other goroutine writes p while the mark is installed: writers wait,
+	// and expunging skips non-nil entries. A plain store is enough.
+	e.p.Store(result)
+	mk.mark.done.Done()
+}
+
+// tryExpungeLocked marks a deleted entry expunged, so that the read map
+// being built under mu can leave it out. It reports whether it did.
+// This is one half of a rule: the other half is update and tryClaim,
+// which refuse expunged entries, so no lock-free writer can revive an entry
+// after it was left out of the new read map.
+//
+// Transition: deleted -> expunged, with mu held.
+func (e *entry[K, V]) tryExpungeLocked(expunged *box[V]) bool {
+	return e.p.CompareAndSwap(nil, expunged)
+}

@@ -1,0 +1,158 @@
+package safemap
+
+import (
+	"math/bits"
+	"sync/atomic"
+)
+
+// slotsPerBucket is the number of entries in a bucket: a tag word and seven
+// pointers fill one 64-byte cache line.
+const slotsPerBucket = 7
+
+// maxLoadTenths caps the read map's load at 80%, so a probe for an absent key
+// stops after a bucket or two.
+const maxLoadTenths = 8
+
+// A bucket is seven slots of a read map. Byte i of tags is the tag of slot i
+// (0x80 | the low 7 bits of the key's hash) or 0 if the slot is empty; byte 7
+// is always 0.
+type bucket[K comparable, V any] struct {
+	tags  uint64
+	slots [slotsPerBucket]*entry[K, V]
+}
+
+// A readOnly is a read map: an immutable open-addressing table of entries,
+// built once under mu and then published through the segment's read pointer.
+// No goroutine writes its buckets after publication, so readers probe it
+// without locks; values change only inside the entries it points to.
+//
+// Keys hash to a bucket by the bits below the segment bits, and a probe walks
+// forward bucket by bucket until it finds the key or a bucket with an empty
+// slot. Building never fills every slot, so every probe ends.
+type readOnly[K comparable, V any] struct {
+	buckets []bucket[K, V]
+	n       int  // entries in buckets, live or not
+	amended bool // whether the dirty map holds keys that buckets lack
+
+	// live counts the keys present in the segment, read and dirty together.
+	// It belongs to a generation of entries: promotion passes the same
+	// counter on, and Clear starts a new one, so that writes racing with
+	// Clear on entries it dropped cannot skew the count of the new
+	// generation. Writers add after their CAS; see Map.Len.
+	live *counter
+
+	// tombs counts the entries of buckets deleted since the map was built,
+	// less those revived. It only decides when to rebuild, so races that
+	// make it a little off cost nothing but an early or late rebuild.
+	tombs atomic.Int64
+}
+
+// A counter is an atomic count on its own cache line, so that the writers
+// updating it do not slow the readers of the segment beside it.
+type counter struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+// emptyReadOnly returns a read map with no entries for a new generation.
+func emptyReadOnly[K comparable, V any]() *readOnly[K, V] {
+	return &readOnly[K, V]{live: new(counter)}
+}
+
+// amend returns a copy of r, sharing its buckets, marked amended.
+func (r *readOnly[K, V]) amend(amended bool) *readOnly[K, V] {
+	nr := &readOnly[K, V]{buckets: r.buckets, n: r.n, amended: amended, live: r.live}
+	nr.tombs.Store(r.tombs.Load())
+	return nr
+}
+
+// tagOf returns the tag byte of hash h.
+func tagOf(h uint64) uint64 {
+	return 0x80 | h&0x7f
+}
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+	// fullBits has the high bit of the seven slot bytes: a bucket whose tags
+	// have all of them set has no empty slot.
+	fullBits = 0x0080808080808080
+)
+
+// home returns the first bucket to probe for hash h among n buckets, scaling
+// the bits below the segment bits to [0, n) with a multiply (no division, and
+// n need not be a power of two).
+func home(h uint64, n int) int {
+	i, _ := bits.Mul64(h<<segmentBits, uint64(n))
+	return int(i)
+}
+
+// find returns the entry for key, or nil. h is the key's hash.
+func (r *readOnly[K, V]) find(h uint64, key K) *entry[K, V] {
+	bs := r.buckets
+	if len(bs) == 0 {
+		return nil
+	}
+	tag := tagOf(h)
+	pattern := tag * lowBits
+	for i := home(h, len(bs)); ; {
+		b := &bs[i]
+		// Bytes of x are zero where the tag matches. The bit trick below
+		// finds zero bytes, with rare false hits just above a true one; the
+		// key comparison weeds those out. Empty slots never match, since
+		// every tag has its high bit set.
+		x := b.tags ^ pattern
+		for m := (x - lowBits) &^ x & highBits; m != 0; m &= m - 1 {
+			if e := b.slots[bits.TrailingZeros64(m)>>3]; e.key == key {
+				return e
+			}
+		}
+		if b.tags&fullBits != fullBits {
+			return nil
+		}
+		if i++; i == len(bs) {
+			i = 0
+		}
+	}
+}
+
+// bucketsFor returns how many buckets hold n entries within the load cap,
+// always leaving at least one slot empty.
+func bucketsFor(n int) int {
+	return n*10/(slotsPerBucket*maxLoadTenths) + 1
+}
+
+// insert puts e, whose hash is h, in the first free slot of its probe. Only
+// the builder of a read map calls it, before publication.
+func (r *readOnly[K, V]) insert(h uint64, e *entry[K, V]) {
+	for i := home(h, len(r.buckets)); ; {
+		b := &r.buckets[i]
+		if b.tags&fullBits != fullBits {
+			j := bits.TrailingZeros64(^b.tags&fullBits) >> 3
+			b.tags |= tagOf(h) << (8 * j)
+			b.slots[j] = e
+			r.n++
+			return
+		}
+		if i++; i == len(r.buckets) {
+			i = 0
+		}
+	}
+}
+
+// each calls f for every entry of r until f returns false. It reports
+// whether it went through all of them.
+func (r *readOnly[K, V]) each(f func(e *entry[K, V]) bool) bool {
+	for i := range r.buckets {
+		b := &r.buckets[i]
+		for j, e := range b.slots {
+			if b.tags>>(8*j)&0x80 == 0 {
+				continue
+			}
+			if !f(e) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,368 @@
+package safemap
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Map is a concurrent map with typed keys and values: like a Go
+// map[K]V safe for use by many goroutines at once, without locking or
+// coordination by the caller. Map[any, any] has exactly the methods of
+// [sync.Map], with the same signatures and behaviour, so replacing a
+// sync.Map with it is a one-line change.
+//
+// Like sync.Map, Map is built for two cases: keys that are written once and
+// read many times (caches that only grow), and goroutines that read, write
+// and overwrite disjoint sets of keys. There, loads of present keys run
+// without locks, allocations or writes to shared memory. Where goroutines
+// mostly add and delete keys that others then read, or where the set of keys
+// changes faster than it is read, a plain Go map guarded by a [sync.Mutex] or
+// [sync.RWMutex] is simpler and often as fast; see the package documentation.
+//
+// The zero Map is empty and ready for use. A Map must not be copied after
+// first use; go vet reports copies.
+//
+// In the terminology of [the Go memory model], Map arranges that a write
+// operation "synchronizes before" any read operation that observes the
+// effect of the write, where read and write operations are as follows.
+// Load, LoadAndDelete, LoadOrStore, LoadOrCompute, Swap, CompareAndSwap,
+// CompareAndDelete and Compute are read operations; Delete, LoadAndDelete,
+// Store, Swap and Compute are write operations; LoadOrStore and
+// LoadOrCompute are write operations when they return loaded set to false;
+// CompareAndSwap and CompareAndDelete are write operations when they return
+// swapped or deleted set to true; a Compute whose callback cancels is a read
+// operation only.
+//
+// [the Go memory model]: https://go.dev/ref/mem
+type Map[K comparable, V any] struct {
+	// initMu serialises the creation and replacement of t: the first write
+	// and Clear. Being a Mutex, it also lets go vet catch copies of a Map.
+	initMu sync.Mutex
+	// t is nil until the first write, and then never nil again. It may be
+	// loaded without a lock at any time; it is stored only with initMu held.
+	t atomic.Pointer[table[K, V]]
+	// capacity presizes the first table (see WithCapacity); set by New
+	// before the Map is shared.
+	capacity int
+}
+
+// loadOrInit returns the map's table, creating it on the first write.
+func (m *Map[K, V]) loadOrInit() *table[K, V] {
+	if t := m.t.Load(); t != nil {
+		return t
+	}
+	m.initMu.Lock()
+	defer m.initMu.Unlock()
+	t := m.t.Load()
+	if t == nil {
+		t = firstTable[K, V](m.capacity)
+		m.t.Store(t)
+	}
+	return t
+}
+
+// Load returns the value stored in the map for a key, or the zero value if
+// no value is present. The ok result reports whether a value was found.
+//
+// Load of a key that the read map holds, and of any key while no new key
+// waits in a dirty map, takes no lock and does not allocate. It panics if the
+// key's dynamic type is not comparable.
+func (m *Map[K, V]) Load(key K) (value V, ok bool) {
+	t := m.t.Load()
+	if t == nil {
+		checkHashable(key)
+		return value, false
+	}
+	h, s := t.locate(key)
+	r := s.read.Load()
+	if e := r.find(h, key); e != nil {
+		return e.load()
+	}
+	if !r.amended {
+		// A clean miss: the key was absent when read was loaded, since a
+		// key that read lacks lives in dirty, and dirty was empty.
+		return value, false
+	}
+	// The key may be new, in dirty: look under the lock.
+	s.mu.Lock()
+	e, _ := s.findLocked(h, key)
+	if s.read.Load().amended {
+		s.missLocked(t)
+	}
+	s.mu.Unlock()
+	if e == nil {
+		return value, false
+	}
+	return e.load()
+}
+
+// Store sets the value for a key.
+//
+// Storing over a present or recently deleted key takes no lock and allocates
+// one box for the value. It panics if the key's dynamic type is not comparable.
+func (m *Map[K, V]) Store(key K, value V) {
+	m.write(key, &write[V]{op: opStore, value: value})
+}
+
+// LoadOrStore returns the existing value for the key if present. Otherwise,
+// it stores and returns the given value. The loaded result is true if the
+// value was loaded, false if stored.
+//
+// It panics if the key's dynamic type is not comparable.
+func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
+	prev, changed := m.write(key, &write[V]{op: opLoadOrStore, value: value})
+	if changed {
+		return value, false
+	}
+	return prev.value, true
+}
+
+// LoadAndDelete deletes the value for a key, returning the previous value if
+// any. The loaded result reports whether the key was present.
+//
+// The map drops its reference to the value at once. It panics if the key's
+// dynamic type is not comparable.
+func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
+	prev, changed := m.write(key, &write[V]{op: opDelete})
+	if !changed {
+		return value, false
+	}
+	return prev.value, true
+}
+
+// Delete deletes the value for a key.
+//
+// The map drops its reference to the value at once, and to the key and its
+// entry within a bounded time (see the package documentation), with no
+// further call. It panics if the key's dynamic type is not comparable.
+func (m *Map[K, V]) Delete(key K) {
+	m.write(key, &write[V]{op: opDelete})
+}
+
+// Swap swaps the value for a key and returns the previous value if any. The
+// loaded result reports whether the key was present.
+//
+// It panics if the key's dynamic type is not comparable.
+func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
+	prev, _ := m.write(key, &write[V]{op: opStore, value: value})
+	if prev == nil {
+		return previous, false
+	}
+	return prev.value, true
+}
+
+// CompareAndSwap swaps the old and new values for key if the value stored in
+// the map is equal to old. The old value must be of a comparable type.
+//
+// It panics if old's dynamic type is not comparable, as sync.Map does, even
+// if the key is absent; the map is unchanged and usable afterwards. It also
+// panics if the key's dynamic type is not comparable.
+func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
+	mustBeComparable("CompareAndSwap", old, m.valuesComparable())
+	_, swapped = m.write(key, &write[V]{op: opCompareAndSwap, value: new, old: old})
+	return swapped
+}
+
+// CompareAndDelete deletes the entry for key if its value is equal to old.
+// The old value must be of a comparable type.
+//
+// If there is no current value for key in the map, CompareAndDelete returns
+// false (even if the old value is the nil interface value). It panics if
+// old's dynamic type is not comparable, as sync.Map does, even if the key is
+// absent; the map is unchanged and usable afterwards. It also panics if the
+// key's dynamic type is not comparable.
+func (m *Map[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
+	mustBeComparable("CompareAndDelete", old, m.valuesComparable())
+	_, deleted = m.write(key, &write[V]{op: opCompareAndDelete, old: old})
+	return deleted
+}
+
+// valuesComparable reports whether every value of type V is comparable.
+func (m *Map[K, V]) valuesComparable() bool {
+	if t := m.t.Load(); t != nil {
+		return t.valuesComparable
+	}
+	return staticallyComparable[V]()
+}
+
+// write applies w to key: first lock-free on the key's entry in the read map,
+// then under the segment's lock. It returns the box it replaced (for
+// operations that did not change anything, the box it found) and whether it
+// changed the map. The operation linearizes at its successful CAS, or at the
+// load of the entry that decided it changed nothing.
+func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
+	t := m.t.Load()
+	if t == nil {
+		if !w.op.creates() {
+			checkHashable(key)
+			return nil, false
+		}
+		t = m.loadOrInit()
+	}
+	h, s := t.locate(key)
+	for {
+		r := s.read.Load()
+		e := r.find(h, key)
+		if e == nil && !r.amended && !w.op.creates() {
+			// Absent when read was loaded, and nothing to add.
+			return nil, false
+		}
+		if e != nil {
+			prev, changed, busy, expunged := e.update(w)
+			if busy != nil {
+				busy.done.Wait()
+				continue
+			}
+			if !expunged {
+				s.counted(t, r, prev, changed, w.op)
+				return prev, changed
+			}
+			// The entry was expunged: r is stale, and the key is absent
+			// from the current read map. Retry under the lock.
+		}
+		prev, changed, busy := s.writeLocked(t, h, key, w)
+		if busy == nil {
+			return prev, changed
+		}
+		// A compute owns the key: wait for it, with no lock held.
+		busy.done.Wait()
+	}
+}
+
+// counted updates the counts after a lock-free write to an entry of read r.
+func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[V], changed bool, op writeOp) {
+	switch {
+	case !changed:
+	case prev == nil: // added: a deleted entry revived
+		s.live.Add(1)
+		r.tombs.Add(-1)
+	case op == opDelete || op == opCompareAndDelete:
+		s.live.Add(-1)
+		s.deleted(t, r)
+	}
+}
+
+// writeLocked is write's slow path, with the segment locked. It returns a
+// compute's pending mark in busy, without waiting, if one owns the key.
+func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]) (prev *box[V], changed bool, busy *pending) {
+	s.mu.Lock()
+	// Deferred, because equal may panic on exotic values that passed
+	// mustBeComparable (see there); the lock must not stay held.
+	defer s.mu.Unlock()
+	// read may have been promoted while we waited for mu: findLocked looks
+	// at the current one.
+	e, inDirty := s.findLocked(h, key)
+	inRead := e != nil && !inDirty
+	if e == nil {
+		if !w.op.creates() {
+			if s.read.Load().amended {
+				s.missLocked(t)
+			}
+			return nil, false, nil
+		}
+		e = s.addDirtyLocked(key)
+	}
+	prev, changed, busy, _ = e.update(w) // never expunged: e is current
+	if busy != nil || !changed {
+		return prev, changed, busy
+	}
+	switch {
+	case prev == nil:
+		s.live.Add(1)
+		if inRead {
+			s.read.Load().tombs.Add(-1) // revived a deleted entry of read
+		}
+	case w.op == opDelete || w.op == opCompareAndDelete:
+		s.live.Add(-1)
+		if inDirty {
+			s.deleteDirtyLocked(key)
+		} else {
+			s.deletedLocked(t, s.read.Load())
+		}
+	}
+	if inDirty {
+		s.missLocked(t)
+	}
+	return prev, changed, nil
+}
+
+// Range calls f sequentially for each key and value present in the map. If
+// f returns false, Range stops the iteration. [Map.All] does the same as an
+// iterator, for a range-over-func loop.
+//
+// Range does not necessarily correspond to any consistent snapshot of the
+// Map's contents: no key will be visited more than once, but if the value
+// for any key is stored or deleted concurrently (including by f), Range may
+// reflect any mapping for that key from any point during the Range call.
+// Range does not block other methods on the receiver; even f itself may call
+// any method on m. f runs with no lock held; if it panics, the panic
+// propagates to the caller of Range, and the map is unchanged and usable.
+//
+// Range is O(n) in the number of entries of the segments it visits. Before
+// it visits a segment whose dirty map holds new keys, it promotes that dirty
+// map (amortised over the writes that filled it); it does not allocate.
+func (m *Map[K, V]) Range(f func(key K, value V) bool) {
+	t := m.t.Load()
+	if t == nil {
+		return
+	}
+	for i := range t.segs {
+		if !t.segs[i].rangeSegment(t, f) {
+			return
+		}
+	}
+}
+
+// rangeSegment calls f for each key present in the segment, as Range does.
+// It reports whether f asked to go on.
+func (s *segment[K, V]) rangeSegment(t *table[K, V], f func(key K, value V) bool) bool {
+	r := s.read.Load()
+	if r.amended {
+		// The dirty map holds keys that read lacks: promote it, so that one
+		// read map holds every key the segment had at this point.
+		s.mu.Lock()
+		if r = s.read.Load(); r.amended {
+			s.promoteLocked(t)
+			r = s.read.Load()
+		}
+		s.mu.Unlock()
+	}
+	for i := range r.buckets {
+		b := &r.buckets[i]
+		for j, e := range b.slots {
+			if b.tags>>(8*j)&0x80 == 0 {
+				break // slots fill in order: the rest are empty
+			}
+			if v, ok := e.load(); ok && !f(e.key, v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Clear deletes all the entries, resulting in an empty Map.
+//
+// Clear takes effect at one instant for every key: it replaces the map's
+// whole table with an empty one, and the map drops its references to every
+// old key and value at once. It is O(1), plus the allocation of the new
+// table; writes racing with it finish on the old table and are ordered
+// before it.
+func (m *Map[K, V]) Clear() {
+	old := m.t.Load()
+	if old == nil {
+		return
+	}
+	if old.untouched() {
+		// Every segment still had its first, empty read map when we looked,
+		// so the map was empty when old was loaded: Clear linearizes there.
+		return
+	}
+	m.initMu.Lock()
+	old = m.t.Load()
+	m.t.Store(newTable(old.hasher, old.expunged, old.stats, 0))
+	m.initMu.Unlock()
+	for i := range old.segs {
+		old.segs[i].stopSweep()
+	}
+}

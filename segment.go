@@ -1,0 +1,194 @@
+package safemap
+
+import "time"
+
+// This file holds the segment's slow paths: the code that runs with mu held
+// to count misses, add keys to the dirty map, and build new read maps.
+
+// findLocked returns the entry for key in read or dirty, and whether it came
+// from dirty. mu must be held, so read is current and the entry it returns
+// is not expunged.
+func (s *segment[K, V]) findLocked(h uint64, key K) (e *entry[K, V], inDirty bool) {
+	r := s.read.Load()
+	if e = r.find(h, key); e != nil || !r.amended {
+		return e, false
+	}
+	e = s.dirty[key]
+	return e, e != nil
+}
+
+// addDirtyLocked adds a deleted entry for key, which neither read nor dirty
+// holds, to the dirty map, marking read amended.
+func (s *segment[K, V]) addDirtyLocked(key K) *entry[K, V] {
+	if r := s.read.Load(); !r.amended {
+		s.dirty = make(map[K]*entry[K, V], s.dirtyHint)
+		s.dirtyHint = 0
+		s.read.Store(r.amend(true))
+	}
+	e := &entry[K, V]{key: key}
+	s.dirty[key] = e
+	return e
+}
+
+// deleteDirtyLocked removes the deleted entry e of key from the dirty map.
+// When the dirty map empties, read is no longer amended, and misses stop
+// taking the lock.
+func (s *segment[K, V]) deleteDirtyLocked(key K) {
+	delete(s.dirty, key)
+	if len(s.dirty) == 0 {
+		s.dirty = nil
+		s.misses = 0
+		s.read.Store(s.read.Load().amend(false))
+	}
+}
+
+// missLocked counts a lock trip that an amended read map caused, and
+// promotes the dirty map once the misses have paid for the copy.
+//
+// A promotion copies every entry of the segment, so the threshold grows with
+// the segment: at least len(dirty) misses, as in sync.Map, and at least a
+// quarter of the whole segment. Each miss costs a lock; the copy costs a
+// little more than a miss per entry; so promotion stays amortised O(1) per
+// miss.
+func (s *segment[K, V]) missLocked(t *table[K, V]) {
+	s.misses++
+	r := s.read.Load()
+	if s.misses < len(s.dirty) || s.misses < (r.n+len(s.dirty))/4 {
+		return
+	}
+	s.promoteLocked(t)
+}
+
+// promoteLocked builds a new read map from the entries of read and dirty
+// and publishes it, leaving the dirty map empty. It is also how deleted
+// entries go away: each one is expunged and left out. O(n) in the entries
+// of the segment.
+func (s *segment[K, V]) promoteLocked(t *table[K, V]) {
+	r := s.read.Load()
+	// First pass: expunge the deleted entries and count the rest. An entry
+	// that a concurrent writer revives before our CAS stays, live; one
+	// deleted after it stays too, as a tombstone for the next rebuild.
+	n := 0
+	keep := func(e *entry[K, V]) bool {
+		if e.tryExpungeLocked(t.expunged) {
+			t.stats.reclaimed.Add(1)
+		} else {
+			n++
+		}
+		return true
+	}
+	r.each(keep)
+	for _, e := range s.dirty {
+		keep(e)
+	}
+	// Second pass: place the survivors. No entry can be expunged between
+	// the passes, since only this goroutine (holding mu) expunges.
+	nr := &readOnly[K, V]{}
+	if n > 0 {
+		nr.buckets = make([]bucket[K, V], bucketsFor(n))
+	}
+	place := func(e *entry[K, V]) bool {
+		if e.p.Load() != t.expunged {
+			nr.insert(t.hasher.hash(e.key), e)
+		}
+		return true
+	}
+	r.each(place)
+	for _, e := range s.dirty {
+		place(e)
+	}
+	// Readers that loaded r go on using it: its entries are the same
+	// objects, so writes through either map are seen through both. Only the
+	// expunged entries are missing from nr, and writers refuse those.
+	s.read.Store(nr)
+	s.dirty = nil
+	s.misses = 0
+	t.stats.promotions.Add(1)
+}
+
+// deleted records that a write deleted an entry of read r. Deleted entries
+// keep their key alive until a rebuild drops them; this makes sure one
+// comes: at once when tombstones outnumber live entries (amortised O(1),
+// since each tombstone was a delete), otherwise on the sweep timer.
+func (s *segment[K, V]) deleted(t *table[K, V], r *readOnly[K, V]) {
+	if r.tombs.Add(1)*2 > int64(r.n) {
+		s.mu.Lock()
+		s.compactLocked(t)
+		s.mu.Unlock()
+		return
+	}
+	s.armSweep(t, r.n)
+}
+
+// deletedLocked is deleted for a caller that holds mu.
+func (s *segment[K, V]) deletedLocked(t *table[K, V], r *readOnly[K, V]) {
+	if r.tombs.Add(1)*2 > int64(r.n) {
+		s.compactLocked(t)
+		return
+	}
+	s.armSweepLocked(t, r.n)
+}
+
+// compactLocked rebuilds read if tombstones still outnumber live entries
+// (another goroutine may have rebuilt it while we waited for mu).
+func (s *segment[K, V]) compactLocked(t *table[K, V]) {
+	if r := s.read.Load(); r.tombs.Load()*2 > int64(r.n) {
+		s.promoteLocked(t)
+	}
+}
+
+// sweepDelay bounds how long a deleted key may stay reachable: 10ms plus
+// 1µs per entry (a rebuild costs far less than that per entry), at most 1s,
+// so sweeps take a small fraction of the time even on huge segments.
+func sweepDelay(n int) time.Duration {
+	return min(10*time.Millisecond+time.Duration(n)*time.Microsecond, time.Second)
+}
+
+// armSweep makes sure a sweep will run. Only the goroutine that flips
+// sweepArmed arms the timer; the sweep clears the flag before it rebuilds,
+// so a delete after that arms a new one, and a delete before it is seen by
+// the rebuild.
+func (s *segment[K, V]) armSweep(t *table[K, V], n int) {
+	if s.sweepArmed.Load() || !s.sweepArmed.CompareAndSwap(false, true) {
+		return
+	}
+	s.mu.Lock()
+	s.startSweepLocked(t, n)
+	s.mu.Unlock()
+}
+
+// armSweepLocked is armSweep for a caller that holds mu.
+func (s *segment[K, V]) armSweepLocked(t *table[K, V], n int) {
+	if s.sweepArmed.Load() || !s.sweepArmed.CompareAndSwap(false, true) {
+		return
+	}
+	s.startSweepLocked(t, n)
+}
+
+// startSweepLocked starts the sweep timer; mu guards the timer field.
+func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
+	if s.sweep == nil {
+		s.sweep = time.AfterFunc(sweepDelay(n), func() { s.sweepNow(t) })
+		return
+	}
+	s.sweep.Reset(sweepDelay(n))
+}
+
+// sweepNow rebuilds read, dropping the entries deleted since the last
+// rebuild. It runs on the timer's goroutine.
+func (s *segment[K, V]) sweepNow(t *table[K, V]) {
+	s.sweepArmed.Store(false)
+	s.mu.Lock()
+	s.promoteLocked(t)
+	s.mu.Unlock()
+}
+
+// stopSweep stops the sweep timer of a table that Clear dropped, so the
+// timer no longer keeps the table and its values reachable.
+func (s *segment[K, V]) stopSweep() {
+	s.mu.Lock()
+	if s.sweep != nil {
+		s.sweep.Stop()
+	}
+	s.mu.Unlock()
+}

@@ -1,0 +1,88 @@
+package safemap
+
+// Len returns the number of keys in the map.
+//
+// Len is exact whenever no write is in flight. During concurrent writes it
+// reports a count that each write in flight may or may not have reached yet,
+// so it may be off by the number of such writes; it is never negative. Len
+// takes no lock and is O(1): it adds one counter per segment.
+func (m *Map[K, V]) Len() int {
+	t := m.t.Load()
+	if t == nil {
+		return 0
+	}
+	var n int64
+	for i := range t.segs {
+		n += t.segs[i].live.Load()
+	}
+	return int(max(n, 0))
+}
+
+// Stats is a diagnostic snapshot of a Map's internal state, for debugging
+// and tuning. Its fields may change between releases.
+type Stats struct {
+	// Segments is the number of independently promoted segments.
+	Segments int
+	// ReadKeys is the number of keys present in the read maps.
+	ReadKeys int
+	// DirtyKeys is the number of keys present only in the dirty maps.
+	DirtyKeys int
+	// Tombstones is the number of deleted entries that the read maps still
+	// hold, until the next rebuild drops them.
+	Tombstones int
+	// AmendedSegments is the number of segments whose dirty map holds keys
+	// that their read map lacks. Amended reports AmendedSegments > 0.
+	AmendedSegments int
+	Amended         bool
+	// Misses is the number of lock trips counted since each segment's last
+	// promotion, summed over the segments.
+	Misses int
+	// Promotions is the number of read maps built since the map was made:
+	// promotions of dirty maps and rebuilds that drop deleted entries.
+	Promotions uint64
+	// Reclaimed is the number of deleted entries dropped by those rebuilds
+	// since the map was made, whose keys are now unreachable from the map.
+	Reclaimed uint64
+}
+
+// Stats returns a diagnostic snapshot of the map's internal state. It locks
+// one segment at a time, so the snapshot is not atomic across segments. It
+// is O(n) and meant for debugging, not for hot paths.
+func (m *Map[K, V]) Stats() Stats {
+	st := Stats{Segments: segments}
+	t := m.t.Load()
+	if t == nil {
+		return st
+	}
+	for i := range t.segs {
+		t.segs[i].addStats(&st)
+	}
+	st.Amended = st.AmendedSegments > 0
+	st.Promotions = t.stats.promotions.Load()
+	st.Reclaimed = t.stats.reclaimed.Load()
+	return st
+}
+
+// addStats adds the segment's counts to st.
+func (s *segment[K, V]) addStats(st *Stats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.read.Load()
+	r.each(func(e *entry[K, V]) bool {
+		if _, ok := e.load(); ok {
+			st.ReadKeys++
+		} else if e.p.Load() == nil {
+			st.Tombstones++
+		}
+		return true
+	})
+	for _, e := range s.dirty {
+		if _, ok := e.load(); ok {
+			st.DirtyKeys++
+		}
+	}
+	if r.amended {
+		st.AmendedSegments++
+	}
+	st.Misses += s.misses
+}

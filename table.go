@@ -1,0 +1,130 @@
+package safemap
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// segmentBits is the number of hash bits (the top ones) that choose a
+// segment. Each segment is promoted and locked independently, so a promotion
+// copies a sixteenth of the map and a write contends only with writers of
+// its own segment.
+const (
+	segmentBits = 4
+	segments    = 1 << segmentBits
+)
+
+// A table is everything a Map holds between two calls of Clear: the segments
+// with their read maps, dirty maps and counts. Clear replaces the whole table
+// with one atomic store, so that it takes effect at one instant for every key.
+type table[K comparable, V any] struct {
+	// Set once, before the table is published, and never written again.
+	hasher   hasher[K]
+	expunged *box[V]         // the expunged sentinel; the same for every table of a map
+	stats    *lifetimeStats  // counts that outlive Clear; shared by every table of a map
+	empty    *readOnly[K, V] // the initial read map of every segment
+
+	valuesComparable bool // staticallyComparable[V]()
+
+	segs [segments]segment[K, V]
+}
+
+// lifetimeStats holds the counts that Stats reports over a map's life.
+type lifetimeStats struct {
+	promotions atomic.Uint64
+	reclaimed  atomic.Uint64
+}
+
+// A segment is one independent read/dirty/misses map, holding the keys whose
+// hash starts with its index.
+type segment[K comparable, V any] struct {
+	// Loaded without mu at any time.
+	//
+	// read is never nil. It is stored only with mu held, and the map it
+	// points to never changes once published. Every key in read that is not
+	// expunged has its only entry there: a key never has entries in both
+	// read and dirty (expunged entries aside).
+	read atomic.Pointer[readOnly[K, V]]
+
+	// Guarded by mu.
+	mu sync.Mutex
+	// dirty holds the entries of the keys that read lacks, and nothing
+	// else: promotion merges it into a new read map instead of copying read
+	// into it. It is nil or empty exactly when read is not amended. Its
+	// entries are never expunged, and never deleted except by a compute in
+	// progress, whose owner removes the entry again (see dropDeadLocked).
+	dirty map[K]*entry[K, V]
+	// misses counts the lock trips of amended reads since the last
+	// promotion; it is zero whenever dirty is nil.
+	misses int
+	// dirtyHint sizes the first dirty map (WithCapacity); then it is zero.
+	dirtyHint int
+	// sweep rebuilds read to drop deleted entries when no other rebuild
+	// comes in time; it is created by the first armSweep.
+	sweep *time.Timer
+
+	// Lock-free.
+	//
+	// sweepArmed is set by the goroutine that arms sweep and cleared by the
+	// sweep itself before it looks at the read map (see armSweep).
+	sweepArmed atomic.Bool
+	_          [64 - 52]byte // pads the fields above to a cache line on 64-bit platforms
+
+	// live counts the keys present in the segment. Writers add after their
+	// CAS (or under mu), so it is exact whenever no write is in flight. It
+	// sits on its own cache line: writers update it, readers of the segment
+	// do not need it.
+	live atomic.Int64
+	_    [56]byte
+}
+
+// newTable returns an empty table for a map whose tables use hs, expunged and
+// stats. dirtyHint presizes each segment's first dirty map.
+func newTable[K comparable, V any](hs hasher[K], expunged *box[V], stats *lifetimeStats, dirtyHint int) *table[K, V] {
+	t := &table[K, V]{hasher: hs, expunged: expunged, stats: stats, empty: new(readOnly[K, V]),
+		valuesComparable: staticallyComparable[V]()}
+	for i := range t.segs {
+		t.segs[i].read.Store(t.empty)
+		t.segs[i].dirtyHint = dirtyHint
+	}
+	return t
+}
+
+// firstTable returns the first table of a new map.
+func firstTable[K comparable, V any](capacity int) *table[K, V] {
+	hint := 0
+	if capacity > 0 {
+		hint = capacity/segments + 1
+	}
+	expunged := &box[V]{pending: &expungedMark}
+	return newTable(newHasher[K](), expunged, new(lifetimeStats), hint)
+}
+
+// locate returns the hash of key and the segment that holds it.
+func (t *table[K, V]) locate(key K) (uint64, *segment[K, V]) {
+	h := t.hasher.hash(key)
+	return h, &t.segs[h>>(64-segmentBits)]
+}
+
+// unhashableSeed hashes keys only to make an unhashable key panic on a map
+// that has no table yet, as a Go map panics even when it is nil.
+var unhashableSeed = maphash.MakeSeed()
+
+// checkHashable panics if key's dynamic type is not comparable.
+func checkHashable[K comparable](key K) {
+	maphash.Comparable(unhashableSeed, key)
+}
+
+// untouched reports whether no key was ever added to t. Read maps leave
+// t.empty once and never return to it, so if every segment still has it,
+// every segment had it at the start of the call.
+func (t *table[K, V]) untouched() bool {
+	for i := range t.segs {
+		if t.segs[i].read.Load() != t.empty {
+			return false
+		}
+	}
+	return true
+}

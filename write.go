@@ -1,0 +1,59 @@
+package safemap
+
+// A writeOp names one of the write methods of sync.Map's set. All of them
+// share one path (Map.write): a lock-free attempt on the key's entry in the
+// read map, then a locked one; only the transition differs.
+type writeOp uint8
+
+const (
+	opStore            writeOp = iota // Store and Swap: always store the new value
+	opLoadOrStore                     // store only if absent
+	opCompareAndSwap                  // store only if present and equal to old
+	opDelete                          // Delete and LoadAndDelete: delete if present
+	opCompareAndDelete                // delete only if present and equal to old
+)
+
+// creates reports whether the operation may add a key that is absent, so that
+// the locked path must create an entry for it.
+func (op writeOp) creates() bool {
+	return op == opStore || op == opLoadOrStore
+}
+
+// A write is one write operation in flight: what to store, what to compare
+// with, and the new box, made at most once however often the CAS is retried
+// (so Store over an existing key allocates exactly one box).
+type write[V any] struct {
+	op    writeOp
+	value V // the value to store
+	old   V // the value to compare with, for the compare operations
+	nb    *box[V]
+}
+
+// next returns the box that should replace cur, which is nil (absent) or a
+// value box, and whether anything changes at all.
+func (w *write[V]) next(cur *box[V]) (*box[V], bool) {
+	switch w.op {
+	case opLoadOrStore:
+		if cur != nil {
+			return nil, false
+		}
+	case opCompareAndSwap:
+		if cur == nil || !equal(cur.value, w.old) {
+			return nil, false
+		}
+	case opDelete:
+		return nil, cur != nil
+	case opCompareAndDelete:
+		return nil, cur != nil && equal(cur.value, w.old)
+	}
+	if w.nb == nil {
+		w.nb = &box[V]{value: w.value}
+	}
+	return w.nb, true
+}
+
+// equal compares two values with ==, as sync.Map does. The callers have
+// already checked with mustBeComparable that the comparison cannot panic.
+func equal[V any](a, b V) bool {
+	return any(a) == any(b)
+}
