@@ -21,15 +21,15 @@
 // Keys are spread over 16 segments by a hash seeded at random for each map.
 // Each segment is the read/dirty/misses design of sync.Map:
 //
-//	           lock-free loads and updates of existing keys
-//	                            |
-//	                            v
-//	  read  (atomic pointer) -> immutable hash table of *entry ----.
-//	                                                               |
-//	  dirty (under mu)       -> map[K]*entry, new keys only  ------+--> entry -> value box
-//	                                                               |
-//	  misses >= threshold:  promote: build a new read table from   |
-//	  read + dirty, drop deleted entries, publish it atomically  --'
+//	         lock-free loads and updates of existing keys
+//	                          |
+//	                          v
+//	read  (atomic pointer) -> immutable hash table of *entry ----.
+//	                                                             |
+//	dirty (under mu)       -> map[K]*entry, new keys only  ------+--> entry -> value box
+//	                                                             |
+//	misses >= threshold:  promote: build a new read table from   |
+//	read + dirty, drop deleted entries, publish it atomically  --'
 //
 // A read table is built once, under the segment's lock, and never changes
 // after it is published, so readers probe it without locks: an open
