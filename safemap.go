@@ -280,8 +280,8 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]
 			s.deletedLocked(t, s.read.Load())
 		}
 	}
-	if inDirty {
-		s.missLocked(t)
+	if inDirty && s.read.Load().amended {
+		s.missLocked(t) // the key lived in dirty: a lock trip that promotion would save
 	}
 	return prev, changed, nil
 }

@@ -1,0 +1,164 @@
+package safemap
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// Test-only hooks: they put a map in a given internal state and check the
+// invariants written at the declarations of Map, segment, readOnly and entry.
+
+// promoteAll promotes every segment's dirty map into its read map.
+func (m *Map[K, V]) promoteAll() {
+	t := m.t.Load()
+	if t == nil {
+		return
+	}
+	for i := range t.segs {
+		s := &t.segs[i]
+		s.mu.Lock()
+		if s.read.Load().amended {
+			s.promoteLocked(t)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// nearPromotion leaves every amended segment one miss short of promotion.
+func (m *Map[K, V]) nearPromotion() {
+	t := m.t.Load()
+	if t == nil {
+		return
+	}
+	for i := range t.segs {
+		s := &t.segs[i]
+		s.mu.Lock()
+		if r := s.read.Load(); r.amended {
+			s.misses = max(len(s.dirty), (r.n+len(s.dirty))/4) - 1
+		}
+		s.mu.Unlock()
+	}
+}
+
+// sweepAll runs every segment's sweep now, as its timer would.
+func (m *Map[K, V]) sweepAll() {
+	t := m.t.Load()
+	if t == nil {
+		return
+	}
+	for i := range t.segs {
+		t.segs[i].sweepNow(t)
+	}
+}
+
+// segmentOf returns the index of the segment that holds key.
+func (m *Map[K, V]) segmentOf(key K) int {
+	h, _ := m.loadOrInit().locate(key)
+	return int(h >> (64 - segmentBits))
+}
+
+// isAmended reports whether any segment's read map is amended.
+func (m *Map[K, V]) isAmended() bool {
+	return m.Stats().Amended
+}
+
+// checkInvariants returns an error naming the first broken invariant, with
+// the key and state involved. It locks each segment in turn, so call it
+// when no write is in flight: the live count is only exact then.
+func (m *Map[K, V]) checkInvariants() error {
+	t := m.t.Load()
+	if t == nil {
+		return nil
+	}
+	present := 0
+	for i := range t.segs {
+		n, err := t.segs[i].checkLocked(t, i)
+		if err != nil {
+			return fmt.Errorf("segment %d: %w", i, err)
+		}
+		present += n
+		if live := t.segs[i].live.Load(); live != int64(n) {
+			return fmt.Errorf("segment %d: live count %d, but %d keys present", i, live, n)
+		}
+	}
+	if got := m.Len(); got != present {
+		return fmt.Errorf("Len() = %d, but %d keys present", got, present)
+	}
+	return nil
+}
+
+// checkLocked checks one segment and returns its number of present keys.
+func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.read.Load()
+	if r == nil {
+		return 0, fmt.Errorf("read is nil")
+	}
+	if r.amended != (len(s.dirty) > 0) {
+		return 0, fmt.Errorf("amended = %v but len(dirty) = %d", r.amended, len(s.dirty))
+	}
+	if s.dirty == nil && s.misses != 0 {
+		return 0, fmt.Errorf("misses = %d with no dirty map", s.misses)
+	}
+	present := 0
+	check := func(e *entry[K, V], where string) error {
+		h := t.hasher.hash(e.key)
+		if int(h>>(64-segmentBits)) != index {
+			return fmt.Errorf("key %v (%s) belongs to segment %d", e.key, where, h>>(64-segmentBits))
+		}
+		b := e.p.Load()
+		switch {
+		case b == t.expunged:
+			return fmt.Errorf("key %v (%s) is expunged", e.key, where)
+		case b != nil && b.pending != nil:
+			return fmt.Errorf("key %v (%s) has a compute mark with no compute running", e.key, where)
+		case b != nil:
+			present++
+		}
+		return nil
+	}
+	slots := 0
+	var err error
+	r.each(func(e *entry[K, V]) bool {
+		slots++
+		if err = check(e, "read"); err != nil {
+			return false
+		}
+		if got := r.find(t.hasher.hash(e.key), e.key); got != e {
+			err = fmt.Errorf("key %v: read.find returns another entry (%p, want %p)", e.key, got, e)
+			return false
+		}
+		if _, ok := s.dirty[e.key]; ok {
+			err = fmt.Errorf("key %v is in both read and dirty", e.key)
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if slots != r.n {
+		return 0, fmt.Errorf("read.n = %d, but %d slots are used", r.n, slots)
+	}
+	for k, e := range s.dirty {
+		if e.key != k {
+			return 0, fmt.Errorf("dirty[%v] holds the entry of key %v", k, e.key)
+		}
+		if e.p.Load() == nil {
+			return 0, fmt.Errorf("key %v: deleted entry left in dirty", k)
+		}
+		if err := check(e, "dirty"); err != nil {
+			return 0, err
+		}
+	}
+	return present, nil
+}
+
+// mustCheck panics with the broken invariant, for use from test helpers.
+func (m *Map[K, V]) mustCheck() {
+	if err := m.checkInvariants(); err != nil {
+		_, file, line, _ := runtime.Caller(1)
+		panic(fmt.Sprintf("%s:%d: invariant broken: %v", file, line, err))
+	}
+}
