@@ -1,0 +1,59 @@
+package safemap
+
+import (
+	"fmt"
+	"testing"
+)
+
+// Allocation budgets. AllocsPerRun reports whole allocations per run, so a
+// rare amortised allocation (a timer armed once) rounds to zero, as it
+// should.
+func TestAllocs(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage instrumentation allocates")
+	}
+	var m Map[int, int]
+	for i := range 1024 {
+		m.Store(i, i)
+	}
+	m.promoteAll()
+	var ms Map[string, int]
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key-%d-padding", i)
+		ms.Store(keys[i], i)
+	}
+	ms.promoteAll()
+	i := 0
+	budgets := []struct {
+		name string
+		max  float64
+		f    func()
+	}{
+		{"Load hit", 0, func() { m.Load(i & 1023); i++ }},
+		{"Load miss", 0, func() { m.Load(5000 + i); i++ }},
+		{"Load hit, string key", 0, func() { ms.Load(keys[i&1023]); i++ }},
+		{"Load miss, string key", 0, func() { ms.Load("absent-key"); i++ }},
+		{"LoadOrStore hit", 0, func() { m.LoadOrStore(i&1023, 0); i++ }},
+		{"Delete absent", 0, func() { m.Delete(5000 + i); i++ }},
+		{"Store over an existing key", 1, func() { m.Store(i&1023, i); i++ }},
+		{"Swap over an existing key", 1, func() { m.Swap(i&1023, i); i++ }},
+		{"CompareAndSwap miss", 0, func() { m.CompareAndSwap(i&1023, -1, 0); i++ }},
+		{"Range", 0, func() { m.Range(func(k, v int) bool { return true }) }},
+		{"All", 0, func() {
+			for range m.All() {
+			}
+		}},
+		{"Len", 0, func() { m.Len() }},
+	}
+	for _, b := range budgets {
+		if got := testing.AllocsPerRun(200, b.f); got > b.max {
+			t.Errorf("%s: %v allocations per call; budget %v", b.name, got, b.max)
+		}
+	}
+	// Delete of present keys, then their re-Store (which pays for its box).
+	j := 0
+	if got := testing.AllocsPerRun(500, func() { m.Delete(j); j++ }); got > 0 {
+		t.Errorf("Delete: %v allocations per call; budget 0", got)
+	}
+}

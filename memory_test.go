@@ -1,0 +1,183 @@
+package safemap
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type bigKey struct{ id int }
+
+type bigValue struct{ payload [4096]byte }
+
+// collected waits until done reports true, running the garbage collector:
+// at most rounds GC cycles, with a short sleep between them so that timers
+// (the sweep) can fire. Pass/fail depends only on whether the cleanup ran.
+func collected(done *atomic.Bool, rounds int) bool {
+	for range rounds {
+		if done.Load() {
+			return true
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	return done.Load()
+}
+
+// TestDeletedValueCollectable checks that Delete drops the map's reference
+// to the value at once: the value is collected by the next GC cycles, with
+// the key still in the read map.
+func TestDeletedValueCollectable(t *testing.T) {
+	for _, st := range []string{"dirty", "promoted"} {
+		t.Run(st, func(t *testing.T) {
+			var m Map[int, *bigValue]
+			for i := range 100 {
+				m.Store(i, new(bigValue))
+			}
+			if st == "promoted" {
+				m.promoteAll()
+			}
+			var done atomic.Bool
+			v := new(bigValue)
+			runtime.AddCleanup(v, func(*atomic.Bool) { done.Store(true) }, &done)
+			m.Store(7, v)
+			v = nil
+			m.Delete(7)
+			// No sleep is needed for values: a few GC cycles suffice, long
+			// before any sweep timer fires.
+			for i := 0; i < 5 && !done.Load(); i++ {
+				runtime.GC()
+			}
+			if !collected(&done, 5) {
+				t.Fatal("deleted value still reachable after GC")
+			}
+		})
+	}
+}
+
+// TestDeletedKeyCollectable checks that a deleted key becomes unreachable
+// with no further call on the map: one key deleted from a large promoted
+// segment (no tombstone-count rebuild) goes away with the sweep.
+func TestDeletedKeyCollectable(t *testing.T) {
+	for _, op := range []string{"Delete", "LoadAndDelete", "CompareAndDelete", "Compute"} {
+		t.Run(op, func(t *testing.T) {
+			var m Map[*bigKey, int]
+			for i := range 1000 {
+				m.Store(&bigKey{i}, i)
+			}
+			k := &bigKey{-1}
+			m.Store(k, 1)
+			m.promoteAll()
+			var done atomic.Bool
+			runtime.AddCleanup(k, func(*atomic.Bool) { done.Store(true) }, &done)
+			switch op {
+			case "Delete":
+				m.Delete(k)
+			case "LoadAndDelete":
+				m.LoadAndDelete(k)
+			case "CompareAndDelete":
+				m.CompareAndDelete(k, 1)
+			case "Compute":
+				m.Compute(k, func(int, bool) (int, ComputeOp) { return 0, DeleteOp })
+			}
+			k = nil
+			// The sweep delay is at most 1s; allow several times that.
+			if !collected(&done, 5000) {
+				t.Fatalf("deleted key still reachable: %+v", m.Stats())
+			}
+			if m.Len() != 1000 {
+				t.Fatalf("Len() = %d; want 1000", m.Len())
+			}
+		})
+	}
+}
+
+// TestDeletedDirtyKeyCollectable checks keys that never left the dirty map:
+// Delete removes them from it at once.
+func TestDeletedDirtyKeyCollectable(t *testing.T) {
+	var m Map[*bigKey, int]
+	k := &bigKey{1}
+	m.Store(k, 1)
+	var done atomic.Bool
+	runtime.AddCleanup(k, func(*atomic.Bool) { done.Store(true) }, &done)
+	m.Delete(k)
+	k = nil
+	for i := 0; i < 5 && !done.Load(); i++ {
+		runtime.GC()
+	}
+	if !done.Load() {
+		t.Fatal("key deleted from the dirty map still reachable")
+	}
+}
+
+func heapAlloc() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestMemoryReleasedAfterDeletes stores 20,000 keys of 1 KiB with 4 KiB
+// values, promotes them, deletes them all, and checks that the heap retains
+// under 5% of the peak. (sync.Map of Go 1.23 and earlier keeps such deleted
+// keys alive until new keys arrive: 21 MiB for 20,000 of them.)
+func TestMemoryReleasedAfterDeletes(t *testing.T) {
+	n := 20000
+	if testing.Short() {
+		n = 4000
+	}
+	base := heapAlloc()
+	var m Map[string, *bigValue]
+	for i := range n {
+		k := fmt.Sprintf("%08d", i) + strings.Repeat("k", 1024-8)
+		m.Store(k, new(bigValue))
+	}
+	for k := range m.Keys() { // promotes every segment
+		m.Load(k)
+	}
+	peak := heapAlloc() - base
+	for k := range m.Keys() {
+		m.Delete(k)
+	}
+	if m.Len() != 0 {
+		t.Fatalf("Len() = %d after deleting every key", m.Len())
+	}
+	var retained uint64
+	for range 100 { // the last rebuilds may wait for a sweep
+		retained = heapAlloc() - min(base, heapAlloc())
+		if retained < peak/20 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("peak %d KiB, retained %d KiB", peak>>10, retained>>10)
+	if retained >= peak/20 {
+		t.Fatalf("retained %d bytes after deleting every key; peak %d (limit 5%%)", retained, peak)
+	}
+	runtime.KeepAlive(&m)
+}
+
+// TestClearReleasesMemory checks that Clear drops every key and value at once.
+func TestClearReleasesMemory(t *testing.T) {
+	var m Map[int, *bigValue]
+	var done atomic.Bool
+	v := new(bigValue)
+	runtime.AddCleanup(v, func(*atomic.Bool) { done.Store(true) }, &done)
+	m.Store(1, v)
+	m.Store(2, new(bigValue))
+	m.promoteAll()
+	m.Delete(2) // arms a sweep timer on the old table; Clear must stop it
+	v = nil
+	m.Clear()
+	for i := 0; i < 5 && !done.Load(); i++ {
+		runtime.GC()
+	}
+	if !done.Load() {
+		t.Fatal("value still reachable after Clear")
+	}
+	runtime.KeepAlive(&m)
+}

@@ -1,0 +1,172 @@
+package safemap
+
+import (
+	"strings"
+	"testing"
+)
+
+// mustPanic calls f and returns the panic value, failing if there is none.
+func mustPanic(t *testing.T, what string, f func()) (v any) {
+	t.Helper()
+	defer func() {
+		v = recover()
+		if v == nil {
+			t.Errorf("%s did not panic", what)
+		}
+	}()
+	f()
+	return nil
+}
+
+// exercise runs every method once on m and checks the results, to show
+// that the map is consistent and no lock is held after a panic.
+func exercise(t *testing.T, m *Map[any, any]) {
+	t.Helper()
+	m.Store("k", 1)
+	if v, ok := m.Load("k"); !ok || v != 1 {
+		t.Fatalf(`Load("k") = %v, %v; want 1, true`, v, ok)
+	}
+	if v, loaded := m.LoadOrStore("k2", 2); loaded || v != 2 {
+		t.Fatalf(`LoadOrStore("k2", 2) = %v, %v`, v, loaded)
+	}
+	if !m.CompareAndSwap("k", 1, 3) || !m.CompareAndDelete("k", 3) {
+		t.Fatal("CompareAndSwap/CompareAndDelete failed after a panic")
+	}
+	m.Swap("k", 4)
+	m.Compute("k", func(old any, _ bool) (any, ComputeOp) { return old.(int) + 1, UpdateOp })
+	if v, _ := m.Load("k"); v != 5 {
+		t.Fatalf(`Load("k") after Compute = %v; want 5`, v)
+	}
+	m.LoadOrCompute("k3", func() any { return 3 })
+	m.LoadAndDelete("k3")
+	m.Delete("k2")
+	n := 0
+	m.Range(func(_, _ any) bool { n++; return true })
+	for range m.All() {
+		n++
+	}
+	if n != 2*m.Len() {
+		t.Fatalf("Range and All saw %d keys; Len() = %d", n, m.Len())
+	}
+	m.promoteAll()
+	if err := m.checkInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	m.Clear()
+	m.Store("after", true)
+}
+
+// inEveryState runs f on an any-keyed map in several internal states.
+func inEveryState(t *testing.T, f func(m *Map[any, any])) {
+	setups := map[string]func(m *Map[any, any]){
+		"zero": func(m *Map[any, any]) {},
+		"dirty": func(m *Map[any, any]) {
+			m.Store("x", 1)
+		},
+		"promoted": func(m *Map[any, any]) {
+			m.Store("x", 1)
+			m.Store("y", []int{1})
+			m.promoteAll()
+		},
+	}
+	for name, setup := range setups {
+		t.Run(name, func(t *testing.T) {
+			m := new(Map[any, any])
+			setup(m)
+			f(m)
+			exercise(t, m)
+		})
+	}
+}
+
+func TestPanicUnhashableKey(t *testing.T) {
+	inEveryState(t, func(m *Map[any, any]) {
+		key := []int{1}
+		for name, call := range map[string]func(){
+			"Load":             func() { m.Load(key) },
+			"Store":            func() { m.Store(key, 1) },
+			"LoadOrStore":      func() { m.LoadOrStore(key, 1) },
+			"LoadAndDelete":    func() { m.LoadAndDelete(key) },
+			"Delete":           func() { m.Delete(key) },
+			"Swap":             func() { m.Swap(key, 1) },
+			"CompareAndSwap":   func() { m.CompareAndSwap(key, 1, 2) },
+			"CompareAndDelete": func() { m.CompareAndDelete(key, 1) },
+			"Compute":          func() { m.Compute(key, func(any, bool) (any, ComputeOp) { return 1, UpdateOp }) },
+			"LoadOrCompute":    func() { m.LoadOrCompute(key, func() any { return 1 }) },
+		} {
+			v := mustPanic(t, name+"([]int key)", call)
+			if msg := panicMessage(v); !strings.Contains(msg, "unhashable") && !strings.Contains(msg, "comparable") {
+				t.Errorf("%s: panic %q does not say the key is unhashable", name, msg)
+			}
+		}
+	})
+}
+
+func TestPanicNonComparableValue(t *testing.T) {
+	inEveryState(t, func(m *Map[any, any]) {
+		m.Store("s", []int{1})
+		v := mustPanic(t, "CompareAndSwap with a slice", func() { m.CompareAndSwap("s", []int{1}, 2) })
+		if msg := panicMessage(v); !strings.Contains(msg, "CompareAndSwap") || !strings.Contains(msg, "[]int") {
+			t.Errorf("panic %q does not name the method and type", msg)
+		}
+		mustPanic(t, "CompareAndDelete with a slice", func() { m.CompareAndDelete("s", []int{1}) })
+		mustPanic(t, "CompareAndDelete with a slice on an absent key", func() { m.CompareAndDelete("absent", map[int]int{}) })
+		// A comparable struct type hiding a slice in an interface field.
+		type wrapper struct{ v any }
+		mustPanic(t, "CompareAndSwap with a hidden slice", func() { m.CompareAndSwap("s", wrapper{[]int{1}}, 1) })
+		// Comparing a stored slice with a comparable old is fine: not equal.
+		if m.CompareAndSwap("s", 1, 2) {
+			t.Error("CompareAndSwap(s, 1, 2) swapped a slice value")
+		}
+		m.Delete("s")
+	})
+}
+
+func TestPanicInCallbacks(t *testing.T) {
+	inEveryState(t, func(m *Map[any, any]) {
+		m.Store("c", 1)
+		mustPanic(t, "Range callback", func() { m.Range(func(_, _ any) bool { panic("boom") }) })
+		mustPanic(t, "All loop body", func() {
+			for range m.All() {
+				panic("boom")
+			}
+		})
+		mustPanic(t, "Compute callback", func() {
+			m.Compute("c", func(any, bool) (any, ComputeOp) { panic("boom") })
+		})
+		if v, ok := m.Load("c"); !ok || v != 1 {
+			t.Errorf(`Load("c") after a panicking Compute = %v, %v; want 1, true`, v, ok)
+		}
+		mustPanic(t, "Compute callback on an absent key", func() {
+			m.Compute("absent", func(any, bool) (any, ComputeOp) { panic("boom") })
+		})
+		mustPanic(t, "Compute with an invalid op", func() {
+			m.Compute("c", func(any, bool) (any, ComputeOp) { return 2, ComputeOp(42) })
+		})
+		if v, ok := m.Load("c"); !ok || v != 1 {
+			t.Errorf(`Load("c") after an invalid op = %v, %v; want 1, true`, v, ok)
+		}
+		mustPanic(t, "LoadOrCompute callback", func() {
+			m.LoadOrCompute("absent", func() any { panic("boom") })
+		})
+		if _, ok := m.Load("absent"); ok {
+			t.Error("key present after a panicking LoadOrCompute")
+		}
+		// The key is free again: the next caller computes it.
+		if v, loaded := m.LoadOrCompute("absent", func() any { return 7 }); loaded || v != 7 {
+			t.Errorf("LoadOrCompute after a panic = %v, %v; want 7, false", v, loaded)
+		}
+		m.Delete("absent")
+		m.Delete("c")
+	})
+}
+
+func panicMessage(v any) string {
+	switch v := v.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return ""
+}
