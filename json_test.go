@@ -1,0 +1,80 @@
+package safemap
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestJSONRoundTrip(t *testing.T) {
+	var m Map[string, int]
+	m.Store("b", 2)
+	m.Store("a", 1)
+	data, err := json.Marshal(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != `{"a":1,"b":2}` {
+		t.Fatalf("Marshal = %s", data)
+	}
+	var back Map[string, int]
+	back.Store("c", 3)
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Len() != 3 {
+		t.Fatalf("Unmarshal did not merge: Len() = %d; want 3", back.Len())
+	}
+	if err := json.Unmarshal([]byte("null"), &back); err != nil || back.Len() != 3 {
+		t.Fatalf("Unmarshal(null) = %v, Len() = %d", err, back.Len())
+	}
+}
+
+func TestJSONKeyKinds(t *testing.T) {
+	var ints Map[int64, string]
+	ints.Store(-5, "x")
+	ints.Store(10, "y")
+	data, err := json.Marshal(&ints)
+	if err != nil || string(data) != `{"-5":"x","10":"y"}` {
+		t.Fatalf("int keys: %s, %v", data, err)
+	}
+	var back Map[int64, string]
+	if err := json.Unmarshal(data, &back); err != nil || back.Len() != 2 {
+		t.Fatalf("int keys back: %v, Len() = %d", err, back.Len())
+	}
+	// encoding.TextMarshaler keys.
+	var addrs Map[netip.Addr, bool]
+	addrs.Store(netip.MustParseAddr("10.0.0.1"), true)
+	data, err = json.Marshal(&addrs)
+	if err != nil || string(data) != `{"10.0.0.1":true}` {
+		t.Fatalf("TextMarshaler keys: %s, %v", data, err)
+	}
+	var addrsBack Map[netip.Addr, bool]
+	if err := json.Unmarshal(data, &addrsBack); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := addrsBack.Load(netip.MustParseAddr("10.0.0.1")); !ok || !v {
+		t.Fatal("TextMarshaler key lost in the round trip")
+	}
+}
+
+func TestJSONUnsupportedKeys(t *testing.T) {
+	var floats Map[float64, int]
+	floats.Store(1.5, 1)
+	if _, err := json.Marshal(&floats); err == nil {
+		t.Error("Marshal with float64 keys: no error")
+	}
+	type point struct{ X, Y int }
+	var structs Map[point, int]
+	if err := json.Unmarshal([]byte(`{"a":1}`), &structs); err == nil {
+		t.Error("Unmarshal into struct keys: no error")
+	}
+	var m Map[string, int]
+	if err := json.Unmarshal([]byte(`{"a":"not a number"}`), &m); err == nil || m.Len() != 0 {
+		t.Errorf("Unmarshal of a bad value: err %v, Len() %d; want an error and nothing stored", err, m.Len())
+	}
+	if err := json.Unmarshal([]byte(`[1,2]`), &m); err == nil || !strings.Contains(err.Error(), "json") {
+		t.Errorf("Unmarshal of an array: %v", err)
+	}
+}
