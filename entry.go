@@ -85,11 +85,6 @@ func (e *entry[K, V]) load() (value V, ok bool) {
 	return b.value, true
 }
 
-// present reports whether b is a value box: not nil and not a marker.
-func present[V any](b *box[V]) bool {
-	return b != nil && b.pending == nil
-}
-
 // update applies one write (see [writeOp]) to the entry with a CAS loop.
 // It returns the box it replaced (prev) and whether the write took place.
 // It never blocks: when a compute owns the entry it returns that mark in busy

@@ -45,8 +45,6 @@ func newHasher[K comparable]() hasher[K] {
 		f = func(k uint16) uint64 { return hashWord(uint64(k), s0, s1) }
 	case uint8:
 		f = func(k uint8) uint64 { return hashWord(uint64(k), s0, s1) }
-	case uintptr:
-		f = func(k uintptr) uint64 { return hashWord(uint64(k), s0, s1) }
 	}
 	// When K is one of the types above, f has type func(K) uint64 exactly.
 	if fn, ok := f.(func(K) uint64); ok {

@@ -11,7 +11,8 @@ import (
 
 type bigKey struct{ id int }
 
-type bigValue struct{ payload [4096]byte }
+// bigValue is 4 KiB, so that retaining one shows in the heap.
+type bigValue [4096]byte
 
 // collected waits until done reports true, running the garbage collector:
 // at most rounds GC cycles, with a short sleep between them so that timers

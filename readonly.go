@@ -34,34 +34,15 @@ type readOnly[K comparable, V any] struct {
 	n       int  // entries in buckets, live or not
 	amended bool // whether the dirty map holds keys that buckets lack
 
-	// live counts the keys present in the segment, read and dirty together.
-	// It belongs to a generation of entries: promotion passes the same
-	// counter on, and Clear starts a new one, so that writes racing with
-	// Clear on entries it dropped cannot skew the count of the new
-	// generation. Writers add after their CAS; see Map.Len.
-	live *counter
-
 	// tombs counts the entries of buckets deleted since the map was built,
 	// less those revived. It only decides when to rebuild, so races that
 	// make it a little off cost nothing but an early or late rebuild.
 	tombs atomic.Int64
 }
 
-// A counter is an atomic count on its own cache line, so that the writers
-// updating it do not slow the readers of the segment beside it.
-type counter struct {
-	n atomic.Int64
-	_ [56]byte
-}
-
-// emptyReadOnly returns a read map with no entries for a new generation.
-func emptyReadOnly[K comparable, V any]() *readOnly[K, V] {
-	return &readOnly[K, V]{live: new(counter)}
-}
-
 // amend returns a copy of r, sharing its buckets, marked amended.
 func (r *readOnly[K, V]) amend(amended bool) *readOnly[K, V] {
-	nr := &readOnly[K, V]{buckets: r.buckets, n: r.n, amended: amended, live: r.live}
+	nr := &readOnly[K, V]{buckets: r.buckets, n: r.n, amended: amended}
 	nr.tombs.Store(r.tombs.Load())
 	return nr
 }
