@@ -164,7 +164,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	defer s.mu.Unlock()
 	e, inDirty := s.findLocked(h, key)
 	if e == nil {
-		e = s.addDirtyLocked(key)
+		e = s.addDirtyLocked(t, h, key)
 	} else if inDirty {
 		s.missLocked(t)
 	}

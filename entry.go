@@ -31,9 +31,10 @@ type pending struct {
 	loaded bool
 }
 
-// expungedMark identifies the expunged sentinel box. It is never waited on:
-// every writer checks for it before waiting on a pending mark.
-var expungedMark pending
+// expungedMark and sweptMark identify the expunged and swept sentinel boxes
+// (see entry). They are never waited on: every writer checks for them before
+// waiting on a pending mark.
+var expungedMark, sweptMark pending
 
 // A marker is the allocation a compute operation installs: the box that
 // readers see, its pending mark, and the box it replaced. One allocation
@@ -53,17 +54,24 @@ type marker[V any] struct {
 //	state      p                          meaning
 //	live       a value box                the key is present with that value
 //	deleted    nil                        absent; the entry may still be revived
+//	swept      the map's swept box        deleted, and seen so by a sweep
 //	pending    a marker box (pending set) a compute owns the key (see pending)
 //	expunged   the map's expunged box     absent and dropped from read and dirty
 //
 //	live     -> live, deleted       any writer, lock-free CAS
-//	deleted  -> live                any writer, lock-free CAS (revive)
-//	live, deleted -> pending        a compute operation, CAS (tryClaim)
+//	deleted, swept -> live          any writer, lock-free CAS (revive)
+//	live, deleted, swept -> pending a compute operation, CAS (tryClaim)
 //	pending  -> live, deleted       only the compute that installed it
-//	deleted  -> expunged            only under mu, while building a new read
+//	deleted  -> swept               only under mu, by a sweep (trySweepLocked)
+//	deleted, swept -> expunged      only under mu, while building a new read
 //	                                map that leaves the entry out
 //	expunged                        final: the entry is garbage once no reader
 //	                                holds an old read map
+//
+// Swept is deleted with an age: a sweep drops the entries that stayed
+// deleted since the previous sweep, and only marks the younger ones, so a
+// key that is deleted and soon stored again keeps its entry (see sweepNow).
+// Everything but sweeps treats swept exactly as deleted.
 //
 // An entry reachable from the current read map is never expunged, so a
 // lock-free writer that finds the expunged state knows that the read map it
@@ -95,20 +103,25 @@ func (e *entry[K, V]) load() (value V, ok bool) {
 // Transitions: live -> live or deleted, deleted -> live (revive).
 func (e *entry[K, V]) update(w *write[V]) (prev *box[V], changed bool, busy *pending, expunged bool) {
 	for {
-		cur := e.p.Load()
+		old := e.p.Load()
+		cur := old
 		if cur != nil && cur.pending != nil {
-			if cur.pending == &expungedMark {
+			switch cur.pending {
+			case &expungedMark:
 				return nil, false, nil, true
+			case &sweptMark:
+				cur = nil // deleted
+			default:
+				return nil, false, cur.pending, false
 			}
-			return nil, false, cur.pending, false
 		}
 		next, change := w.next(cur)
 		if !change {
 			return cur, false, nil, false
 		}
-		// A concurrent writer may have replaced cur since the load; the CAS
+		// A concurrent writer may have replaced old since the load; the CAS
 		// then fails and we decide again on the newer box.
-		if e.p.CompareAndSwap(cur, next) {
+		if e.p.CompareAndSwap(old, next) {
 			return cur, true, nil, false
 		}
 	}
@@ -122,7 +135,11 @@ func (e *entry[K, V]) update(w *write[V]) (prev *box[V], changed bool, busy *pen
 // Transition: live or deleted -> pending.
 func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[V], cur *box[V], busy *pending) {
 	for {
-		cur = e.p.Load()
+		old := e.p.Load()
+		cur = old
+		if cur != nil && cur.pending == &sweptMark {
+			cur = nil // deleted
+		}
 		if cur != nil && cur.pending != nil {
 			if cur.pending == &expungedMark {
 				return nil, nil, nil
@@ -148,7 +165,7 @@ func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[V], cur *box[V], busy 
 		}
 		// Readers may load the marker the moment this CAS succeeds; its fields
 		// were all written before, and the CAS publishes them.
-		if e.p.CompareAndSwap(cur, &mk.b) {
+		if e.p.CompareAndSwap(old, &mk.b) {
 			return mk, nil, nil
 		}
 	}
@@ -165,13 +182,25 @@ func (e *entry[K, V]) release(mk *marker[V], result *box[V]) {
 	mk.mark.done.Done()
 }
 
-// tryExpungeLocked marks a deleted entry expunged, so that the read map
-// being built under mu can leave it out. It reports whether it did.
+// tryExpungeLocked marks a deleted or swept entry expunged, so that the
+// read map being built under mu can leave it out. With onlySwept set it
+// leaves deleted entries alone. It reports whether it expunged the entry.
 // This is one half of a rule: the other half is update and tryClaim,
 // which refuse expunged entries, so no lock-free writer can revive an entry
 // after it was left out of the new read map.
 //
-// Transition: deleted -> expunged, with mu held.
-func (e *entry[K, V]) tryExpungeLocked(expunged *box[V]) bool {
-	return e.p.CompareAndSwap(nil, expunged)
+// Transition: deleted or swept -> expunged, with mu held.
+func (e *entry[K, V]) tryExpungeLocked(t *table[K, V], onlySwept bool) bool {
+	if !onlySwept && e.p.CompareAndSwap(nil, t.expunged) {
+		return true
+	}
+	return e.p.CompareAndSwap(t.swept, t.expunged)
+}
+
+// trySweepLocked marks a deleted entry swept, so that the next sweep drops
+// it if it is still deleted then. It reports whether it did.
+//
+// Transition: deleted -> swept, with mu held.
+func (e *entry[K, V]) trySweepLocked(t *table[K, V]) bool {
+	return e.p.CompareAndSwap(nil, t.swept)
 }

@@ -98,6 +98,14 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if r.amended != (len(s.dirty) > 0) {
 		return 0, fmt.Errorf("amended = %v but len(dirty) = %d", r.amended, len(s.dirty))
 	}
+	if r.amended != (r.filter != nil) {
+		return 0, fmt.Errorf("amended = %v but filter present = %v", r.amended, r.filter != nil)
+	}
+	for k := range s.dirty {
+		if !r.mayHaveDirty(t.hasher.hash(k)) {
+			return 0, fmt.Errorf("dirty key %v missing from the filter", k)
+		}
+	}
 	if s.dirty == nil && s.misses != 0 {
 		return 0, fmt.Errorf("misses = %d with no dirty map", s.misses)
 	}
@@ -111,6 +119,9 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		switch {
 		case b == t.expunged:
 			return fmt.Errorf("key %v (%s) is expunged", e.key, where)
+		case b == t.swept && where == "dirty":
+			return fmt.Errorf("key %v in dirty is swept", e.key)
+		case b == t.swept:
 		case b != nil && b.pending != nil:
 			return fmt.Errorf("key %v (%s) has a compute mark with no compute running", e.key, where)
 		case b != nil:

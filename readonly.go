@@ -34,15 +34,27 @@ type readOnly[K comparable, V any] struct {
 	n       int  // entries in buckets, live or not
 	amended bool // whether the dirty map holds keys that buckets lack
 
+	// filter is a Bloom filter of the dirty map's keys, present exactly
+	// when amended. addDirtyLocked sets a key's bits before the key enters
+	// dirty, and bits are never cleared; so while r is the current read
+	// map, a clear bit proves that the key is not in dirty, and a miss can
+	// return without the lock (linearizing at the load of r). Keys deleted
+	// from dirty leave their bits set: a false positive costs a lock trip.
+	filter []atomic.Uint64
+
 	// tombs counts the entries of buckets deleted since the map was built,
 	// less those revived. It only decides when to rebuild, so races that
 	// make it a little off cost nothing but an early or late rebuild.
 	tombs atomic.Int64
 }
 
-// amend returns a copy of r, sharing its buckets, marked amended.
+// amend returns a copy of r, sharing its buckets (and its filter, if
+// amended), marked amended or not.
 func (r *readOnly[K, V]) amend(amended bool) *readOnly[K, V] {
 	nr := &readOnly[K, V]{buckets: r.buckets, n: r.n, amended: amended}
+	if amended {
+		nr.filter = r.filter
+	}
 	nr.tombs.Store(r.tombs.Load())
 	return nr
 }
@@ -136,4 +148,44 @@ func (r *readOnly[K, V]) each(f func(e *entry[K, V]) bool) bool {
 		}
 	}
 	return true
+}
+
+// filterBitsPerKey sizes the dirty filter: with two bits per key in one
+// word, 16 bits per key give about 1.5% false positives.
+const filterBitsPerKey = 16
+
+// newFilter returns a filter for about keys keys: a power of two of words,
+// at least 8 words.
+func newFilter(keys int) []atomic.Uint64 {
+	words := 8
+	for words*64 < keys*filterBitsPerKey {
+		words *= 2
+	}
+	return make([]atomic.Uint64, words)
+}
+
+// filterCapacity is how many keys filter f holds at its designed
+// false-positive rate.
+func filterCapacity(f []atomic.Uint64) int {
+	return len(f) * 64 / filterBitsPerKey
+}
+
+// filterWord returns the index of hash h's word in a filter of n words
+// (a power of two), and h's two bits in it. It uses bits of h that neither
+// the segment nor the tag uses.
+func filterWord(h uint64, n int) (int, uint64) {
+	return int(h>>7) & (n - 1), 1<<(h>>32&63) | 1<<(h>>40&63)
+}
+
+// mayHaveDirty reports whether the dirty map may hold the key of hash h.
+// r must be amended.
+func (r *readOnly[K, V]) mayHaveDirty(h uint64) bool {
+	i, bits := filterWord(h, len(r.filter))
+	return r.filter[i].Load()&bits == bits
+}
+
+// addToFilter sets the bits of hash h in r's filter, with mu held.
+func (r *readOnly[K, V]) addToFilter(h uint64) {
+	i, bits := filterWord(h, len(r.filter))
+	r.filter[i].Or(bits)
 }

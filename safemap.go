@@ -78,9 +78,10 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	if e := r.find(h, key); e != nil {
 		return e.load()
 	}
-	if !r.amended {
+	if !r.amended || !r.mayHaveDirty(h) {
 		// A clean miss: the key was absent when read was loaded, since a
-		// key that read lacks lives in dirty, and dirty was empty.
+		// key that read lacks lives in dirty, and dirty was empty or, by
+		// its filter, lacked the key.
 		return value, false
 	}
 	// The key may be new, in dirty: look under the lock.
@@ -203,8 +204,8 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 	for {
 		r := s.read.Load()
 		e := r.find(h, key)
-		if e == nil && !r.amended && !w.op.creates() {
-			// Absent when read was loaded, and nothing to add.
+		if e == nil && !w.op.creates() && (!r.amended || !r.mayHaveDirty(h)) {
+			// Absent when read was loaded (see Load), and nothing to add.
 			return nil, false
 		}
 		if e != nil {
@@ -260,7 +261,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]
 			}
 			return nil, false, nil
 		}
-		e = s.addDirtyLocked(key)
+		e = s.addDirtyLocked(t, h, key)
 	}
 	prev, changed, busy, _ = e.update(w) // never expunged: e is current
 	if busy != nil || !changed {
@@ -360,7 +361,7 @@ func (m *Map[K, V]) Clear() {
 	}
 	m.initMu.Lock()
 	old = m.t.Load()
-	m.t.Store(newTable(old.hasher, old.expunged, old.stats, 0))
+	m.t.Store(newTable(old.hasher, old.expunged, old.swept, old.stats, 0))
 	m.initMu.Unlock()
 	for i := range old.segs {
 		old.segs[i].stopSweep()

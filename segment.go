@@ -17,14 +17,33 @@ func (s *segment[K, V]) findLocked(h uint64, key K) (e *entry[K, V], inDirty boo
 	return e, e != nil
 }
 
-// addDirtyLocked adds a deleted entry for key, which neither read nor dirty
-// holds, to the dirty map, marking read amended.
-func (s *segment[K, V]) addDirtyLocked(key K) *entry[K, V] {
-	if r := s.read.Load(); !r.amended {
+// addDirtyLocked adds a deleted entry for key, whose hash is h and which
+// neither read nor dirty holds, to the dirty map, marking read amended.
+//
+// The key's bit goes into read's dirty filter before the key goes into
+// dirty: a reader that finds the bit clear may then report the key absent
+// without the lock (see readOnly.filter). When dirty outgrows the filter, a
+// new read map with a filter twice as large is published first.
+func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K, V] {
+	r := s.read.Load()
+	switch {
+	case !r.amended:
 		s.dirty = make(map[K]*entry[K, V], s.dirtyHint)
+		nr := r.amend(true)
+		nr.filter = newFilter(s.dirtyHint)
 		s.dirtyHint = 0
-		s.read.Store(r.amend(true))
+		s.read.Store(nr)
+		r = nr
+	case len(s.dirty) >= filterCapacity(r.filter):
+		nr := r.amend(true)
+		nr.filter = newFilter(2 * len(s.dirty))
+		for k := range s.dirty {
+			nr.addToFilter(t.hasher.hash(k))
+		}
+		s.read.Store(nr)
+		r = nr
 	}
+	r.addToFilter(h)
 	e := &entry[K, V]{key: key}
 	s.dirty[key] = e
 	return e
@@ -60,20 +79,30 @@ func (s *segment[K, V]) missLocked(t *table[K, V]) {
 }
 
 // promoteLocked builds a new read map from the entries of read and dirty
-// and publishes it, leaving the dirty map empty. It is also how deleted
-// entries go away: each one is expunged and left out. O(n) in the entries
-// of the segment.
+// and publishes it, leaving the dirty map empty. It drops every deleted
+// entry. O(n) in the entries of the segment.
 func (s *segment[K, V]) promoteLocked(t *table[K, V]) {
+	s.rebuildLocked(t, false)
+}
+
+// rebuildLocked builds a new read map from the entries of read and dirty
+// and publishes it, leaving the dirty map empty. Deleted entries are
+// expunged and left out: all of them, or with onlySwept those that a sweep
+// has already marked. O(n) in the entries of the segment.
+func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	r := s.read.Load()
-	// First pass: expunge the deleted entries and count the rest. An entry
+	// First pass: expunge the entries to drop and count the rest. An entry
 	// that a concurrent writer revives before our CAS stays, live; one
 	// deleted after it stays too, as a tombstone for the next rebuild.
-	n := 0
+	n, tombs := 0, 0
 	keep := func(e *entry[K, V]) bool {
-		if e.tryExpungeLocked(t.expunged) {
+		if e.tryExpungeLocked(t, onlySwept) {
 			t.stats.reclaimed.Add(1)
-		} else {
-			n++
+			return true
+		}
+		n++
+		if p := e.p.Load(); p == nil || p == t.swept {
+			tombs++
 		}
 		return true
 	}
@@ -84,6 +113,7 @@ func (s *segment[K, V]) promoteLocked(t *table[K, V]) {
 	// Second pass: place the survivors. No entry can be expunged between
 	// the passes, since only this goroutine (holding mu) expunges.
 	nr := &readOnly[K, V]{}
+	nr.tombs.Store(int64(tombs))
 	if n > 0 {
 		nr.buckets = make([]bucket[K, V], bucketsFor(n))
 	}
@@ -108,10 +138,14 @@ func (s *segment[K, V]) promoteLocked(t *table[K, V]) {
 
 // deleted records that a write deleted an entry of read r. Deleted entries
 // keep their key alive until a rebuild drops them; this makes sure one
-// comes: at once when tombstones outnumber live entries (amortised O(1),
-// since each tombstone was a delete), otherwise on the sweep timer.
+// comes: at once when three quarters of the entries are deleted (amortised
+// O(1), since each of them was a delete), otherwise by the sweeps.
+//
+// The threshold is high on purpose: under churn (keys deleted and soon
+// stored again) about half the entries are deleted at any time, and
+// rebuilding then would push the re-stored keys through the dirty map.
 func (s *segment[K, V]) deleted(t *table[K, V], r *readOnly[K, V]) {
-	if r.tombs.Add(1)*2 > int64(r.n) {
+	if tooManyTombs(r.tombs.Add(1), r.n) {
 		s.mu.Lock()
 		s.compactLocked(t)
 		s.mu.Unlock()
@@ -122,24 +156,31 @@ func (s *segment[K, V]) deleted(t *table[K, V], r *readOnly[K, V]) {
 
 // deletedLocked is deleted for a caller that holds mu.
 func (s *segment[K, V]) deletedLocked(t *table[K, V], r *readOnly[K, V]) {
-	if r.tombs.Add(1)*2 > int64(r.n) {
+	if tooManyTombs(r.tombs.Add(1), r.n) {
 		s.compactLocked(t)
 		return
 	}
 	s.armSweepLocked(t, r.n)
 }
 
-// compactLocked rebuilds read if tombstones still outnumber live entries
-// (another goroutine may have rebuilt it while we waited for mu).
+// tooManyTombs reports whether tombs of the n entries of a read map are
+// deleted enough to rebuild it at once.
+func tooManyTombs(tombs int64, n int) bool {
+	return tombs*4 > int64(n)*3
+}
+
+// compactLocked rebuilds read if it still has too many tombstones (another
+// goroutine may have rebuilt it while we waited for mu).
 func (s *segment[K, V]) compactLocked(t *table[K, V]) {
-	if r := s.read.Load(); r.tombs.Load()*2 > int64(r.n) {
+	if r := s.read.Load(); tooManyTombs(r.tombs.Load(), r.n) {
 		s.promoteLocked(t)
 	}
 }
 
-// sweepDelay bounds how long a deleted key may stay reachable: 10ms plus
-// 1µs per entry (a rebuild costs far less than that per entry), at most 1s,
-// so sweeps take a small fraction of the time even on huge segments.
+// sweepDelay is the time between sweeps: 10ms plus 1µs per entry (a
+// rebuild costs far less than that per entry), at most 1s, so sweeps take a
+// small fraction of the time even on huge segments. A deleted key stays
+// reachable for at most two sweep delays.
 func sweepDelay(n int) time.Duration {
 	return min(10*time.Millisecond+time.Duration(n)*time.Microsecond, time.Second)
 }
@@ -174,13 +215,38 @@ func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
 	s.sweep.Reset(sweepDelay(n))
 }
 
-// sweepNow rebuilds read, dropping the entries deleted since the last
-// rebuild. It runs on the timer's goroutine.
+// sweepNow drops the entries that have stayed deleted since the previous
+// sweep, and marks the ones deleted since then (swept), to be dropped by the
+// next sweep if they are still deleted then. It runs on the timer's
+// goroutine, and arms the next sweep while marked entries wait.
+//
+// Two rounds instead of one keep churn cheap: a key deleted and stored
+// again within a sweep delay keeps its entry in read, and its store stays
+// lock-free.
 func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 	s.sweepArmed.Store(false)
 	s.mu.Lock()
-	s.promoteLocked(t)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	old := 0
+	s.read.Load().each(func(e *entry[K, V]) bool {
+		if e.p.Load() == t.swept {
+			old++
+		}
+		return true
+	})
+	if old > 0 {
+		s.rebuildLocked(t, true)
+	}
+	r, young := s.read.Load(), 0
+	r.each(func(e *entry[K, V]) bool {
+		if e.trySweepLocked(t) {
+			young++
+		}
+		return true
+	})
+	if young > 0 {
+		s.armSweepLocked(t, r.n)
+	}
 }
 
 // stopSweep stops the sweep timer of a table that Clear dropped, so the

@@ -55,7 +55,7 @@ func (m *Map[K, V]) Stats() Stats {
 		return st
 	}
 	for i := range t.segs {
-		t.segs[i].addStats(&st)
+		t.segs[i].addStats(t, &st)
 	}
 	st.Amended = st.AmendedSegments > 0
 	st.Promotions = t.stats.promotions.Load()
@@ -64,14 +64,14 @@ func (m *Map[K, V]) Stats() Stats {
 }
 
 // addStats adds the segment's counts to st.
-func (s *segment[K, V]) addStats(st *Stats) {
+func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.read.Load()
 	r.each(func(e *entry[K, V]) bool {
 		if _, ok := e.load(); ok {
 			st.ReadKeys++
-		} else if e.p.Load() == nil {
+		} else if p := e.p.Load(); p == nil || p == t.swept {
 			st.Tombstones++
 		}
 		return true

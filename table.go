@@ -23,6 +23,7 @@ type table[K comparable, V any] struct {
 	// Set once, before the table is published, and never written again.
 	hasher   hasher[K]
 	expunged *box[V]         // the expunged sentinel; the same for every table of a map
+	swept    *box[V]         // the swept sentinel; likewise
 	stats    *lifetimeStats  // counts that outlive Clear; shared by every table of a map
 	empty    *readOnly[K, V] // the initial read map of every segment
 
@@ -47,6 +48,9 @@ type segment[K comparable, V any] struct {
 	// expunged has its only entry there: a key never has entries in both
 	// read and dirty (expunged entries aside).
 	read atomic.Pointer[readOnly[K, V]]
+	// The rest of the cache line stays empty, so that writers taking mu
+	// do not evict read from the caches of the readers.
+	_ [56]byte
 
 	// Guarded by mu.
 	mu sync.Mutex
@@ -80,10 +84,10 @@ type segment[K comparable, V any] struct {
 	_    [56]byte
 }
 
-// newTable returns an empty table for a map whose tables use hs, expunged and
-// stats. dirtyHint presizes each segment's first dirty map.
-func newTable[K comparable, V any](hs hasher[K], expunged *box[V], stats *lifetimeStats, dirtyHint int) *table[K, V] {
-	t := &table[K, V]{hasher: hs, expunged: expunged, stats: stats, empty: new(readOnly[K, V]),
+// newTable returns an empty table for a map whose tables use hs, the
+// sentinels expunged and swept, and stats. dirtyHint presizes each segment's first dirty map.
+func newTable[K comparable, V any](hs hasher[K], expunged, swept *box[V], stats *lifetimeStats, dirtyHint int) *table[K, V] {
+	t := &table[K, V]{hasher: hs, expunged: expunged, swept: swept, stats: stats, empty: new(readOnly[K, V]),
 		valuesComparable: staticallyComparable[V]()}
 	for i := range t.segs {
 		t.segs[i].read.Store(t.empty)
@@ -99,7 +103,8 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		hint = capacity/segments + 1
 	}
 	expunged := &box[V]{pending: &expungedMark}
-	return newTable(newHasher[K](), expunged, new(lifetimeStats), hint)
+	swept := &box[V]{pending: &sweptMark}
+	return newTable(newHasher[K](), expunged, swept, new(lifetimeStats), hint)
 }
 
 // locate returns the hash of key and the segment that holds it.
