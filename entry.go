@@ -191,10 +191,13 @@ func (e *entry[K, V]) release(mk *marker[V], result *box[V]) {
 //
 // Transition: deleted or swept -> expunged, with mu held.
 func (e *entry[K, V]) tryExpungeLocked(t *table[K, V], onlySwept bool) bool {
-	if !onlySwept && e.p.CompareAndSwap(nil, t.expunged) {
-		return true
+	// Load first: a CAS on a live entry would fail anyway, and would still
+	// take its cache line away from the readers.
+	switch p := e.p.Load(); {
+	case p == nil && !onlySwept, p == t.swept:
+		return e.p.CompareAndSwap(p, t.expunged)
 	}
-	return e.p.CompareAndSwap(t.swept, t.expunged)
+	return false
 }
 
 // trySweepLocked marks a deleted entry swept, so that the next sweep drops
@@ -202,5 +205,5 @@ func (e *entry[K, V]) tryExpungeLocked(t *table[K, V], onlySwept bool) bool {
 //
 // Transition: deleted -> swept, with mu held.
 func (e *entry[K, V]) trySweepLocked(t *table[K, V]) bool {
-	return e.p.CompareAndSwap(nil, t.swept)
+	return e.p.Load() == nil && e.p.CompareAndSwap(nil, t.swept)
 }

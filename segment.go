@@ -177,12 +177,13 @@ func (s *segment[K, V]) compactLocked(t *table[K, V]) {
 	}
 }
 
-// sweepDelay is the time between sweeps: 10ms plus 1µs per entry (a
-// rebuild costs far less than that per entry), at most 1s, so sweeps take a
-// small fraction of the time even on huge segments. A deleted key stays
-// reachable for at most two sweep delays.
+// sweepDelay is the time between sweeps: 100ms plus 10µs per entry, at
+// most 1s. A rebuild costs well under 100ns per entry, so sweeps take under
+// 1% of a core even on huge segments; and keys deleted and stored again
+// within a few hundred milliseconds (churn) keep their entries. A deleted
+// key stays reachable for at most two sweep delays: 2s.
 func sweepDelay(n int) time.Duration {
-	return min(10*time.Millisecond+time.Duration(n)*time.Microsecond, time.Second)
+	return min(100*time.Millisecond+time.Duration(n)*10*time.Microsecond, time.Second)
 }
 
 // armSweep makes sure a sweep will run. Only the goroutine that flips
