@@ -9,13 +9,15 @@ import (
 // pointers fill one 64-byte cache line.
 const slotsPerBucket = 7
 
-// maxLoadTenths caps the read map's load at 80%, so a probe for an absent key
-// stops after a bucket or two.
-const maxLoadTenths = 8
+// maxLoadPercent caps the read map's load at 75%: with the overflow marks
+// (see bucket), most probes for absent keys stop at their first bucket.
+const maxLoadPercent = 75
 
 // A bucket is seven slots of a read map. Byte i of tags is the tag of slot i
-// (0x80 | the low 7 bits of the key's hash) or 0 if the slot is empty; byte 7
-// is always 0.
+// (0x80 | the low 7 bits of the key's hash) or 0 if the slot is empty. Byte 7
+// is the overflow mark: 1 if building the map passed over this bucket,
+// full, to place a key further on, else 0. A probe stops at the first bucket
+// without the mark: no key it looks for can lie beyond.
 type bucket[K comparable, V any] struct {
 	tags  uint64
 	slots [slotsPerBucket]*entry[K, V]
@@ -27,8 +29,8 @@ type bucket[K comparable, V any] struct {
 // without locks; values change only inside the entries it points to.
 //
 // Keys hash to a bucket by the bits below the segment bits, and a probe walks
-// forward bucket by bucket until it finds the key or a bucket with an empty
-// slot. Building never fills every slot, so every probe ends.
+// forward bucket by bucket until it finds the key or a bucket without the
+// overflow mark. Building never fills every slot, so every probe ends.
 type readOnly[K comparable, V any] struct {
 	buckets []bucket[K, V]
 	n       int  // entries in buckets, live or not
@@ -92,16 +94,16 @@ func (r *readOnly[K, V]) find(h uint64, key K) *entry[K, V] {
 		b := &bs[i]
 		// Bytes of x are zero where the tag matches. The bit trick below
 		// finds zero bytes, with rare false hits just above a true one; the
-		// key comparison weeds those out. Empty slots never match, since
-		// every tag has its high bit set.
+		// key comparison weeds those out. Empty slots and the overflow byte
+		// never match, since every tag has its high bit set.
 		x := b.tags ^ pattern
 		for m := (x - lowBits) &^ x & highBits; m != 0; m &= m - 1 {
 			if e := b.slots[bits.TrailingZeros64(m)>>3]; e.key == key {
 				return e
 			}
 		}
-		if b.tags&fullBits != fullBits {
-			return nil
+		if b.tags>>56 == 0 {
+			return nil // no key was ever placed past this bucket
 		}
 		if i++; i == len(bs) {
 			i = 0
@@ -112,7 +114,7 @@ func (r *readOnly[K, V]) find(h uint64, key K) *entry[K, V] {
 // bucketsFor returns how many buckets hold n entries within the load cap,
 // always leaving at least one slot empty.
 func bucketsFor(n int) int {
-	return n*10/(slotsPerBucket*maxLoadTenths) + 1
+	return n*100/(slotsPerBucket*maxLoadPercent) + 1
 }
 
 // insert puts e, whose hash is h, in the first free slot of its probe. Only
@@ -127,6 +129,7 @@ func (r *readOnly[K, V]) insert(h uint64, e *entry[K, V]) {
 			r.n++
 			return
 		}
+		b.tags |= 1 << 56 // overflow: the key goes past this full bucket
 		if i++; i == len(r.buckets) {
 			i = 0
 		}
