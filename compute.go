@@ -60,6 +60,9 @@ func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op C
 			busy.done.Wait()
 			continue
 		}
+		if mk == nil {
+			continue // expunged: the read map we used is stale
+		}
 		return s.runCompute(t, e, mk, fn)
 	}
 }
@@ -127,6 +130,9 @@ func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() V) (actual V, loaded boo
 			continue
 		}
 		if mk == nil {
+			if cur == nil {
+				continue // expunged: the read map we used is stale
+			}
 			return cur.value, true // stored by another goroutine meanwhile
 		}
 		return s.runLoadOrCompute(t, e, mk, valueFn), false
@@ -165,10 +171,15 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	e, inDirty := s.findLocked(h, key)
 	if e == nil {
 		e = s.addDirtyLocked(t, h, key)
-	} else if inDirty {
-		s.missLocked(t)
 	}
 	mk, cur, busy = e.tryClaim(ifAbsent) // never expunged: e is current
+	// Count the miss only now: a promotion expunges deleted entries, and a
+	// dirty entry may be deleted for a moment (a compute on it just ended in
+	// a delete and dropDead has not yet removed it). Once claimed, the entry
+	// is pending and promotion keeps it.
+	if inDirty && s.read.Load().amended {
+		s.missLocked(t)
+	}
 	return e, mk, cur, busy
 }
 
@@ -203,7 +214,15 @@ func (s *segment[K, V]) dropDead(t *table[K, V], e *entry[K, V], wasLive bool) {
 		s.deleteDirtyLocked(e.key)
 		return
 	}
-	if r := s.read.Load(); wasLive && r.find(t.hasher.hash(e.key), e.key) == e {
+	r := s.read.Load()
+	switch {
+	case r.find(t.hasher.hash(e.key), e.key) != e:
+	case wasLive:
 		s.deletedLocked(t, r)
+	default:
+		// A key that was never present (its LoadOrCompute panicked after a
+		// promotion moved the entry to read): no delete to count, but the
+		// sweep must still drop the entry and its key.
+		s.armSweepLocked(t, r.n)
 	}
 }

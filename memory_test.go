@@ -9,7 +9,12 @@ import (
 	"time"
 )
 
-type bigKey struct{ id int }
+// bigKey is large enough to get its own allocation: a cleanup attached to a
+// tiny object may wait for its neighbours in the tiny allocator's block.
+type bigKey struct {
+	id int
+	_  [56]byte
+}
 
 // bigValue is 4 KiB, so that retaining one shows in the heap.
 type bigValue [4096]byte
@@ -67,9 +72,9 @@ func TestDeletedKeyCollectable(t *testing.T) {
 		t.Run(op, func(t *testing.T) {
 			var m Map[*bigKey, int]
 			for i := range 1000 {
-				m.Store(&bigKey{i}, i)
+				m.Store(&bigKey{id: i}, i)
 			}
-			k := &bigKey{-1}
+			k := &bigKey{id: -1}
 			m.Store(k, 1)
 			m.promoteAll()
 			var done atomic.Bool
@@ -100,7 +105,7 @@ func TestDeletedKeyCollectable(t *testing.T) {
 // Delete removes them from it at once.
 func TestDeletedDirtyKeyCollectable(t *testing.T) {
 	var m Map[*bigKey, int]
-	k := &bigKey{1}
+	k := &bigKey{id: 1}
 	m.Store(k, 1)
 	var done atomic.Bool
 	runtime.AddCleanup(k, func(*atomic.Bool) { done.Store(true) }, &done)
