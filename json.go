@@ -1,6 +1,34 @@
 package safemap
 
-import "encoding/json"
+import (
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"reflect"
+)
+
+// jsonKeyError reports whether K can be a JSON object key under the rules
+// of encoding/json for map keys, the same on every Go release: a string
+// kind, an integer kind, or a type implementing encoding.TextMarshaler (to
+// marshal) or encoding.TextUnmarshaler (to unmarshal). Newer encoding/json
+// releases accept more (floats, for one); safemap keeps the documented set so
+// that a program's output does not change with the toolchain.
+func jsonKeyError[K comparable](unmarshal bool) error {
+	t := reflect.TypeFor[K]()
+	switch t.Kind() {
+	case reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return nil
+	}
+	if unmarshal && reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		return nil
+	}
+	if !unmarshal && t.Implements(reflect.TypeFor[encoding.TextMarshaler]()) {
+		return nil
+	}
+	return fmt.Errorf("safemap: JSON object keys must be strings, integers or encoding.TextMarshaler/TextUnmarshaler; key type %v is none of these", t)
+}
 
 // MarshalJSON encodes the map as a JSON object, with the rules that
 // encoding/json applies to a Go map[K]V: keys of string kinds are used as
@@ -11,6 +39,9 @@ import "encoding/json"
 // The map is not locked: MarshalJSON encodes what [Map.All] visits, with its
 // guarantees. O(n), and it allocates a copy of the contents.
 func (m *Map[K, V]) MarshalJSON() ([]byte, error) {
+	if err := jsonKeyError[K](false); err != nil {
+		return nil, err
+	}
 	snapshot := make(map[K]V, m.Len())
 	for k, v := range m.All() {
 		snapshot[k] = v
@@ -23,6 +54,9 @@ func (m *Map[K, V]) MarshalJSON() ([]byte, error) {
 // each of its members: it merges into the map rather than replacing it.
 // JSON null leaves the map unchanged. On an error nothing is stored.
 func (m *Map[K, V]) UnmarshalJSON(data []byte) error {
+	if err := jsonKeyError[K](true); err != nil {
+		return err
+	}
 	var decoded map[K]V
 	if err := json.Unmarshal(data, &decoded); err != nil {
 		return err

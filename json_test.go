@@ -65,6 +65,16 @@ func TestJSONUnsupportedKeys(t *testing.T) {
 	if _, err := json.Marshal(&floats); err == nil {
 		t.Error("Marshal with float64 keys: no error")
 	}
+	// Newer encoding/json releases accept float keys; safemap keeps the
+	// documented set on every toolchain.
+	if err := json.Unmarshal([]byte(`{"1.5":2}`), &floats); err == nil {
+		t.Error("Unmarshal into float64 keys: no error")
+	}
+	var anys Map[any, int]
+	anys.Store(true, 1)
+	if _, err := json.Marshal(&anys); err == nil || !strings.Contains(err.Error(), "safemap") {
+		t.Errorf("Marshal with interface keys: %v, want a safemap error", err)
+	}
 	type point struct{ X, Y int }
 	var structs Map[point, int]
 	if err := json.Unmarshal([]byte(`{"a":1}`), &structs); err == nil {

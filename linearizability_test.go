@@ -529,6 +529,17 @@ func (m staleLoadMap) Load(key int) (int, bool) {
 	return v, ok
 }
 
+// keyByKeyClearMap breaks Clear: it deletes the keys one at a time, so a
+// Clear can remove a key stored after one it left in place.
+type keyByKeyClearMap struct{ *safemap.Map[int, int] }
+
+func (m keyByKeyClearMap) Clear() {
+	for k := range linKeys {
+		m.Delete(k)
+		runtime.Gosched() // let writers in between the deletes
+	}
+}
+
 // TestLinearizabilityCatchesBrokenMap shows that the histories and the
 // checker find real bugs: for each broken variant, some history among the
 // first linBrokenHistories must be reported as not linearizable.
@@ -539,6 +550,7 @@ func TestLinearizabilityCatchesBrokenMap(t *testing.T) {
 		make func() linMap
 	}{
 		{"racyCompareAndSwap", func() linMap { return racyCASMap{new(safemap.Map[int, int])} }},
+		{"keyByKeyClear", func() linMap { return keyByKeyClearMap{new(safemap.Map[int, int])} }},
 		{"staleLoad", func() linMap {
 			return staleLoadMap{new(safemap.Map[int, int]), new(atomic.Int64), new([linKeys]atomic.Pointer[linSlot])}
 		}},
@@ -549,7 +561,7 @@ func TestLinearizabilityCatchesBrokenMap(t *testing.T) {
 			for i := range linBrokenHistories {
 				history, model, _ := linHistory(base+uint64(i), v.make())
 				if porcupine.CheckOperationsTimeout(model, history, linTimeout) == porcupine.Illegal {
-					t.Logf("caught after %d histories (seed %d)", i+1, base+uint64(i))
+					t.Logf("caught by history %d of %d (seed %d)", i+1, linBrokenHistories, base+uint64(i))
 					return
 				}
 			}
