@@ -1,0 +1,240 @@
+package safemap_test
+
+// Benchmarks: safemap against sync.Map, xsync v3 MapOf, xsync v4 Map and a
+// map behind a sync.RWMutex, all through internal/mapimpl. Names are built
+// for benchstat: the implementation is always the last element, impl=NAME,
+// so that
+//
+//	go test -run '^$' -bench . -count 6 -cpu 1,2 > new.txt
+//	benchstat -col /impl new.txt
+//
+// puts the implementations side by side. BENCHMARKS.md has the figures.
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	xsyncv3 "github.com/puzpuzpuz/xsync/v3"
+	xsyncv4 "github.com/puzpuzpuz/xsync/v4"
+	"github.com/safemap-go/safemap"
+	"github.com/safemap-go/safemap/internal/mapimpl"
+)
+
+// runParallel runs w's steps on m from GOMAXPROCS goroutines, giving
+// goroutine id the counter start id*b.N, as Go's sync.Map benchmarks do.
+func runParallel[K comparable](b *testing.B, m mapimpl.Map[K], w mapimpl.Workload[K]) {
+	var ids atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		step := w.Worker(m, int(ids.Add(1)-1)*b.N)
+		for pb.Next() {
+			step()
+		}
+	})
+}
+
+// BenchmarkGoSet runs the workloads of Go's own sync.Map benchmarks
+// (src/sync/map_bench_test.go). Like Go's, each round starts from a fresh
+// map: the setups are small.
+func BenchmarkGoSet(b *testing.B) {
+	for _, w := range mapimpl.GoSet() {
+		for _, impl := range mapimpl.Impls[int]() {
+			b.Run(fmt.Sprintf("workload=%s/impl=%s", w.Name, impl.Name), func(b *testing.B) {
+				m := impl.New(0)
+				if w.Setup != nil {
+					w.Setup(m)
+				}
+				runParallel(b, m, w)
+			})
+		}
+	}
+}
+
+// Key sets of the mixed benchmarks, built once: 100,000 strings take a
+// while, and a step must not allocate.
+var (
+	intKeys    = map[int][]int{}
+	stringKeys = map[int][]string{}
+)
+
+// BenchmarkMixed runs random Loads, Stores and Deletes on a warmed map:
+// reads% Loads, the rest half Stores and half Deletes of keys drawn
+// uniformly from size keys.
+func BenchmarkMixed(b *testing.B) {
+	sizes := []int{1000, 100_000}
+	if testing.Short() {
+		sizes = sizes[:1]
+	}
+	for _, size := range sizes {
+		if intKeys[size] == nil {
+			intKeys[size] = mapimpl.IntKeys(size)
+			stringKeys[size] = mapimpl.StringKeys(size)
+		}
+		benchMixed(b, "int", intKeys[size])
+		benchMixed(b, "string", stringKeys[size])
+	}
+}
+
+func benchMixed[K comparable](b *testing.B, keyType string, keys []K) {
+	for _, reads := range []int{100, 99, 90, 75, 50} {
+		w := mapimpl.Mixed(keys, reads)
+		for _, impl := range mapimpl.Impls[K]() {
+			// The map is built once per sub-benchmark and reused by the
+			// rounds that find b.N: filling 100,000 keys per round would
+			// take longer than the measurement. The workload keeps the map
+			// in a steady state, so a reused map measures the same thing.
+			var m mapimpl.Map[K]
+			name := fmt.Sprintf("keys=%s/size=%d/reads=%d/impl=%s", keyType, len(keys), reads, impl.Name)
+			b.Run(name, func(b *testing.B) {
+				if m == nil {
+					m = impl.New(w.Capacity)
+					w.Setup(m)
+				}
+				runParallel(b, m, w)
+			})
+		}
+	}
+}
+
+// BenchmarkLoadHitSerial measures one goroutine's Load of a present key,
+// against a plain Go map lookup, the physical floor. Each implementation
+// is called directly, with no interface in between, so that the figures
+// compare the maps and nothing else.
+func BenchmarkLoadHitSerial(b *testing.B) {
+	const n = 1024 // a power of two: i&(n-1) picks the key
+	ints, strs := mapimpl.IntKeys(n), mapimpl.StringKeys(n)
+	b.Run("keys=int", func(b *testing.B) { loadHitSerial(b, ints) })
+	b.Run("keys=string", func(b *testing.B) { loadHitSerial(b, strs) })
+}
+
+// sink keeps the loaded values alive, so that the compiler cannot drop the
+// loads.
+var sink int
+
+// loadHitSerial runs the serial Load benchmarks on keys. The loops repeat
+// for each implementation so that each one calls its map's own method.
+func loadHitSerial[K comparable](b *testing.B, keys []K) {
+	mask := len(keys) - 1
+	b.Run("impl=gomap", func(b *testing.B) {
+		m := make(map[K]int, len(keys))
+		for i, k := range keys {
+			m[k] = i
+		}
+		b.ReportAllocs()
+		s := 0
+		for i := 0; b.Loop(); i++ {
+			s += m[keys[i&mask]]
+		}
+		sink = s
+	})
+	b.Run("impl=safemap", func(b *testing.B) {
+		m := new(safemap.Map[K, int])
+		mapimpl.Warm(safemapAdapter[K]{m}, keys)
+		b.ReportAllocs()
+		s := 0
+		for i := 0; b.Loop(); i++ {
+			v, _ := m.Load(keys[i&mask])
+			s += v
+		}
+		sink = s
+	})
+	b.Run("impl=syncmap", func(b *testing.B) {
+		var m sync.Map
+		for i, k := range keys {
+			m.Store(k, i)
+		}
+		for _, k := range keys {
+			m.Load(k) // promote
+		}
+		b.ReportAllocs()
+		s := 0
+		for i := 0; b.Loop(); i++ {
+			v, _ := m.Load(keys[i&mask])
+			s += v.(int)
+		}
+		sink = s
+	})
+	b.Run("impl=xsyncv3", func(b *testing.B) {
+		m := xsyncv3.NewMapOf[K, int]()
+		for i, k := range keys {
+			m.Store(k, i)
+		}
+		b.ReportAllocs()
+		s := 0
+		for i := 0; b.Loop(); i++ {
+			v, _ := m.Load(keys[i&mask])
+			s += v
+		}
+		sink = s
+	})
+	b.Run("impl=xsyncv4", func(b *testing.B) {
+		m := xsyncv4.NewMap[K, int]()
+		for i, k := range keys {
+			m.Store(k, i)
+		}
+		b.ReportAllocs()
+		s := 0
+		for i := 0; b.Loop(); i++ {
+			v, _ := m.Load(keys[i&mask])
+			s += v
+		}
+		sink = s
+	})
+}
+
+// safemapAdapter lets mapimpl.Warm fill a safemap.Map without going through
+// mapimpl.Impls.
+type safemapAdapter[K comparable] struct{ *safemap.Map[K, int] }
+
+// BenchmarkMemory stores 1,000,000 int->int entries, lets the maps that
+// promote on misses promote them, and reports the live heap per entry
+// (bytes/entry); then it deletes every key and reports the live heap the
+// map still holds (retained-B), right away and once the map's background
+// cleanup had time to run (retained-later-B: safemap drops deleted keys
+// within two sweep delays, at most 2 s). ns/op is the time to fill the map.
+func BenchmarkMemory(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 10_000
+	}
+	keys := mapimpl.IntKeys(n)
+	for _, impl := range mapimpl.Impls[int]() {
+		b.Run("entries=1e6/impl="+impl.Name, func(b *testing.B) {
+			var perEntry, retained, later float64
+			for range b.N {
+				base := liveHeap()
+				m := impl.New(0)
+				mapimpl.Warm(m, keys)
+				full := liveHeap()
+				for _, k := range keys {
+					m.Delete(k)
+				}
+				empty := liveHeap()
+				time.Sleep(2500 * time.Millisecond)
+				emptyLater := liveHeap()
+				runtime.KeepAlive(m)
+				perEntry += float64(full-base) / float64(n)
+				retained += float64(empty) - float64(base)
+				later += float64(emptyLater) - float64(base)
+			}
+			b.ReportMetric(perEntry/float64(b.N), "bytes/entry")
+			b.ReportMetric(max(0, retained/float64(b.N)), "retained-B")
+			b.ReportMetric(max(0, later/float64(b.N)), "retained-later-B")
+		})
+	}
+}
+
+// liveHeap returns the bytes of live heap objects after two full
+// collections.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
