@@ -160,7 +160,7 @@ func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], e *entry[K, V], mk *mar
 // compute owns the key, claim returns that one's mark in busy, for the
 // caller to wait on with no lock held.
 func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e *entry[K, V], mk *marker[V], cur *box[V], busy *pending) {
-	if e = s.read.Load().find(h, key); e != nil {
+	if e = s.loadRead(t).find(h, key); e != nil {
 		if mk, cur, busy = e.tryClaim(ifAbsent); mk != nil || cur != nil || busy != nil {
 			return e, mk, cur, busy
 		}
@@ -168,7 +168,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, inDirty := s.findLocked(h, key)
+	e, inDirty := s.findLocked(t, h, key)
 	if e == nil {
 		e = s.addDirtyLocked(t, h, key)
 	}
@@ -177,7 +177,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	// dirty entry may be deleted for a moment (a compute on it just ended in
 	// a delete and dropDead has not yet removed it). Once claimed, the entry
 	// is pending and promotion keeps it.
-	if inDirty && s.read.Load().amended {
+	if inDirty && s.loadRead(t).amended {
 		s.missLocked(t)
 	}
 	return e, mk, cur, busy
@@ -211,10 +211,10 @@ func (s *segment[K, V]) dropDead(t *table[K, V], e *entry[K, V], wasLive bool) {
 		return
 	}
 	if s.dirty[e.key] == e {
-		s.deleteDirtyLocked(e.key)
+		s.deleteDirtyLocked(t, e.key)
 		return
 	}
-	r := s.read.Load()
+	r := s.loadRead(t)
 	switch {
 	case r.find(t.hasher.hash(e.key), e.key) != e:
 	case wasLive:

@@ -17,7 +17,7 @@ func (m *Map[K, V]) promoteAll() {
 	for i := range t.segs {
 		s := &t.segs[i]
 		s.mu.Lock()
-		if s.read.Load().amended {
+		if s.loadRead(t).amended {
 			s.promoteLocked(t)
 		}
 		s.mu.Unlock()
@@ -33,7 +33,7 @@ func (m *Map[K, V]) nearPromotion() {
 	for i := range t.segs {
 		s := &t.segs[i]
 		s.mu.Lock()
-		if r := s.read.Load(); r.amended {
+		if r := s.loadRead(t); r.amended {
 			s.misses = max(len(s.dirty), (r.n+len(s.dirty))/4) - 1
 		}
 		s.mu.Unlock()
@@ -91,9 +91,9 @@ func (m *Map[K, V]) checkInvariants() error {
 func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.read.Load()
+	r := s.loadRead(t)
 	if r == nil {
-		return 0, fmt.Errorf("read is nil")
+		return 0, fmt.Errorf("loadRead returned nil")
 	}
 	if r.amended != (len(s.dirty) > 0) {
 		return 0, fmt.Errorf("amended = %v but len(dirty) = %d", r.amended, len(s.dirty))

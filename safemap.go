@@ -74,7 +74,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		return value, false
 	}
 	h, s := t.locate(key)
-	r := s.read.Load()
+	r := s.loadRead(t)
 	if e := r.find(h, key); e != nil {
 		return e.load()
 	}
@@ -86,8 +86,8 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	}
 	// The key may be new, in dirty: look under the lock.
 	s.mu.Lock()
-	e, _ := s.findLocked(h, key)
-	if s.read.Load().amended {
+	e, _ := s.findLocked(t, h, key)
+	if s.loadRead(t).amended {
 		s.missLocked(t)
 	}
 	s.mu.Unlock()
@@ -202,7 +202,7 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 	}
 	h, s := t.locate(key)
 	for {
-		r := s.read.Load()
+		r := s.loadRead(t)
 		e := r.find(h, key)
 		if e == nil && !w.op.creates() && (!r.amended || !r.mayHaveDirty(h)) {
 			// Absent when read was loaded (see Load), and nothing to add.
@@ -252,11 +252,11 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]
 	defer s.mu.Unlock()
 	// read may have been promoted while we waited for mu: findLocked looks
 	// at the current one.
-	e, inDirty := s.findLocked(h, key)
+	e, inDirty := s.findLocked(t, h, key)
 	inRead := e != nil && !inDirty
 	if e == nil {
 		if !w.op.creates() {
-			if s.read.Load().amended {
+			if s.loadRead(t).amended {
 				s.missLocked(t)
 			}
 			return nil, false, nil
@@ -271,17 +271,17 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]
 	case prev == nil:
 		s.live.Add(1)
 		if inRead {
-			s.read.Load().tombs.Add(-1) // revived a deleted entry of read
+			s.loadRead(t).tombs.Add(-1) // revived a deleted entry of read
 		}
 	case w.op == opDelete || w.op == opCompareAndDelete:
 		s.live.Add(-1)
 		if inDirty {
-			s.deleteDirtyLocked(key)
+			s.deleteDirtyLocked(t, key)
 		} else {
-			s.deletedLocked(t, s.read.Load())
+			s.deletedLocked(t, s.loadRead(t))
 		}
 	}
-	if inDirty && s.read.Load().amended {
+	if inDirty && s.loadRead(t).amended {
 		s.missLocked(t) // the key lived in dirty: a lock trip that promotion would save
 	}
 	return prev, changed, nil
@@ -317,14 +317,14 @@ func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 // rangeSegment calls f for each key present in the segment, as Range does.
 // It reports whether f asked to go on.
 func (s *segment[K, V]) rangeSegment(t *table[K, V], f func(key K, value V) bool) bool {
-	r := s.read.Load()
+	r := s.loadRead(t)
 	if r.amended {
 		// The dirty map holds keys that read lacks: promote it, so that one
 		// read map holds every key the segment had at this point.
 		s.mu.Lock()
-		if r = s.read.Load(); r.amended {
+		if r = s.loadRead(t); r.amended {
 			s.promoteLocked(t)
-			r = s.read.Load()
+			r = s.loadRead(t)
 		}
 		s.mu.Unlock()
 	}
@@ -361,7 +361,7 @@ func (m *Map[K, V]) Clear() {
 	}
 	m.initMu.Lock()
 	old = m.t.Load()
-	m.t.Store(newTable(old.hasher, old.expunged, old.swept, old.stats, 0))
+	m.t.Store(newTable(old.hasher, old.expunged, old.swept, old.empty, old.stats, 0))
 	m.initMu.Unlock()
 	for i := range old.segs {
 		old.segs[i].stopSweep()

@@ -8,8 +8,8 @@ import "time"
 // findLocked returns the entry for key in read or dirty, and whether it came
 // from dirty. mu must be held, so read is current and the entry it returns
 // is not expunged.
-func (s *segment[K, V]) findLocked(h uint64, key K) (e *entry[K, V], inDirty bool) {
-	r := s.read.Load()
+func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K, V], inDirty bool) {
+	r := s.loadRead(t)
 	if e = r.find(h, key); e != nil || !r.amended {
 		return e, false
 	}
@@ -25,7 +25,7 @@ func (s *segment[K, V]) findLocked(h uint64, key K) (e *entry[K, V], inDirty boo
 // without the lock (see readOnly.filter). When dirty outgrows the filter, a
 // new read map with a filter twice as large is published first.
 func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K, V] {
-	r := s.read.Load()
+	r := s.loadRead(t)
 	switch {
 	case !r.amended:
 		s.dirty = make(map[K]*entry[K, V], s.dirtyHint)
@@ -52,12 +52,12 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K
 // deleteDirtyLocked removes the deleted entry e of key from the dirty map.
 // When the dirty map empties, read is no longer amended, and misses stop
 // taking the lock.
-func (s *segment[K, V]) deleteDirtyLocked(key K) {
+func (s *segment[K, V]) deleteDirtyLocked(t *table[K, V], key K) {
 	delete(s.dirty, key)
 	if len(s.dirty) == 0 {
 		s.dirty = nil
 		s.misses = 0
-		s.read.Store(s.read.Load().amend(false))
+		s.read.Store(s.loadRead(t).amend(false))
 	}
 }
 
@@ -71,7 +71,7 @@ func (s *segment[K, V]) deleteDirtyLocked(key K) {
 // miss.
 func (s *segment[K, V]) missLocked(t *table[K, V]) {
 	s.misses++
-	r := s.read.Load()
+	r := s.loadRead(t)
 	if s.misses < len(s.dirty) || s.misses < (r.n+len(s.dirty))/4 {
 		return
 	}
@@ -90,7 +90,7 @@ func (s *segment[K, V]) promoteLocked(t *table[K, V]) {
 // expunged and left out: all of them, or with onlySwept those that a sweep
 // has already marked. O(n) in the entries of the segment.
 func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
-	r := s.read.Load()
+	r := s.loadRead(t)
 	// First pass: expunge the entries to drop and count the rest. An entry
 	// that a concurrent writer revives before our CAS stays, live; one
 	// deleted after it stays too, as a tombstone for the next rebuild.
@@ -172,7 +172,7 @@ func tooManyTombs(tombs int64, n int) bool {
 // compactLocked rebuilds read if it still has too many tombstones (another
 // goroutine may have rebuilt it while we waited for mu).
 func (s *segment[K, V]) compactLocked(t *table[K, V]) {
-	if r := s.read.Load(); tooManyTombs(r.tombs.Load(), r.n) {
+	if r := s.loadRead(t); tooManyTombs(r.tombs.Load(), r.n) {
 		s.promoteLocked(t)
 	}
 }
@@ -229,7 +229,7 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := 0
-	s.read.Load().each(func(e *entry[K, V]) bool {
+	s.loadRead(t).each(func(e *entry[K, V]) bool {
 		if e.p.Load() == t.swept {
 			old++
 		}
@@ -238,7 +238,7 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 	if old > 0 {
 		s.rebuildLocked(t, true)
 	}
-	r, young := s.read.Load(), 0
+	r, young := s.loadRead(t), 0
 	r.each(func(e *entry[K, V]) bool {
 		if e.trySweepLocked(t) {
 			young++
@@ -251,8 +251,15 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 }
 
 // stopSweep stops the sweep timer of a table that Clear dropped, so the
-// timer no longer keeps the table and its values reachable.
+// timer no longer keeps the table and its values reachable. A segment whose
+// flag is clear has no timer pending (or one that has fired), so Clear skips
+// its lock. A write still in flight on the dropped table may arm a timer
+// after this; that timer fires within a second, finds the table
+// unreachable but for itself, and lets it go.
 func (s *segment[K, V]) stopSweep() {
+	if !s.sweepArmed.Load() {
+		return
+	}
 	s.mu.Lock()
 	if s.sweep != nil {
 		s.sweep.Stop()

@@ -67,7 +67,7 @@ func (m *Map[K, V]) Stats() Stats {
 func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.read.Load()
+	r := s.loadRead(t)
 	r.each(func(e *entry[K, V]) bool {
 		if _, ok := e.load(); ok {
 			st.ReadKeys++

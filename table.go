@@ -25,7 +25,7 @@ type table[K comparable, V any] struct {
 	expunged *box[V]         // the expunged sentinel; the same for every table of a map
 	swept    *box[V]         // the swept sentinel; likewise
 	stats    *lifetimeStats  // counts that outlive Clear; shared by every table of a map
-	empty    *readOnly[K, V] // the initial read map of every segment
+	empty    *readOnly[K, V] // what a nil read pointer stands for; shared by every table of a map, never written
 
 	valuesComparable bool // staticallyComparable[V]()
 
@@ -43,8 +43,11 @@ type lifetimeStats struct {
 type segment[K comparable, V any] struct {
 	// Loaded without mu at any time.
 	//
-	// read is never nil. It is stored only with mu held, and the map it
-	// points to never changes once published. Every key in read that is not
+	// read is nil until the segment's first promotion, which reads as
+	// the table's empty read map (see loadRead): a new table, and so Clear,
+	// then needs no store per segment. It is stored only with mu held,
+	// never set back to nil, and the map it points to never changes once
+	// published. Every key in read that is not
 	// expunged has its only entry there: a key never has entries in both
 	// read and dirty (expunged entries aside).
 	read atomic.Pointer[readOnly[K, V]]
@@ -85,15 +88,27 @@ type segment[K comparable, V any] struct {
 }
 
 // newTable returns an empty table for a map whose tables use hs, the
-// sentinels expunged and swept, and stats. dirtyHint presizes each segment's first dirty map.
-func newTable[K comparable, V any](hs hasher[K], expunged, swept *box[V], stats *lifetimeStats, dirtyHint int) *table[K, V] {
-	t := &table[K, V]{hasher: hs, expunged: expunged, swept: swept, stats: stats, empty: new(readOnly[K, V]),
+// sentinels expunged and swept, the empty read map empty, and stats.
+// dirtyHint presizes each segment's first dirty map. It allocates nothing
+// but the table: Clear calls it.
+func newTable[K comparable, V any](hs hasher[K], expunged, swept *box[V], empty *readOnly[K, V],
+	stats *lifetimeStats, dirtyHint int) *table[K, V] {
+	t := &table[K, V]{hasher: hs, expunged: expunged, swept: swept, stats: stats, empty: empty,
 		valuesComparable: staticallyComparable[V]()}
-	for i := range t.segs {
-		t.segs[i].read.Store(t.empty)
-		t.segs[i].dirtyHint = dirtyHint
+	if dirtyHint > 0 {
+		for i := range t.segs {
+			t.segs[i].dirtyHint = dirtyHint
+		}
 	}
 	return t
+}
+
+// loadRead returns the segment's read map: lock-free, never nil.
+func (s *segment[K, V]) loadRead(t *table[K, V]) *readOnly[K, V] {
+	if r := s.read.Load(); r != nil {
+		return r
+	}
+	return t.empty
 }
 
 // firstTable returns the first table of a new map.
@@ -104,7 +119,7 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 	}
 	expunged := &box[V]{pending: &expungedMark}
 	swept := &box[V]{pending: &sweptMark}
-	return newTable(newHasher[K](), expunged, swept, new(lifetimeStats), hint)
+	return newTable(newHasher[K](), expunged, swept, new(readOnly[K, V]), new(lifetimeStats), hint)
 }
 
 // locate returns the hash of key and the segment that holds it.
@@ -122,12 +137,12 @@ func checkHashable[K comparable](key K) {
 	maphash.Comparable(unhashableSeed, key)
 }
 
-// untouched reports whether no key was ever added to t. Read maps leave
-// t.empty once and never return to it, so if every segment still has it,
-// every segment had it at the start of the call.
+// untouched reports whether no key was ever added to t. Read pointers
+// leave nil once and never return to it, so if every segment still has
+// nil, every segment had it at the start of the call.
 func (t *table[K, V]) untouched() bool {
 	for i := range t.segs {
-		if t.segs[i].read.Load() != t.empty {
+		if t.segs[i].read.Load() != nil {
 			return false
 		}
 	}
