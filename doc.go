@@ -16,6 +16,22 @@
 // deleted far more often than they are read: it is simpler, smaller, and
 // under such churn often as fast.
 //
+// # At a glance
+//
+//	var m safemap.Map[string, int] // was: var m sync.Map
+//	m.Store("a", 1)
+//	n, ok := m.Load("a") // n is an int: no type assertion
+//
+// Use [Map.Load], [Map.Store], [Map.LoadOrStore], [Map.LoadAndDelete],
+// [Map.Delete], [Map.Swap], [Map.CompareAndSwap], [Map.CompareAndDelete],
+// [Map.Range] and [Map.Clear] as with sync.Map. Use [Map.Compute] for an
+// atomic read-modify-write of one key (counters, lists of values);
+// [Map.LoadOrCompute] for a cache whose values are expensive to build (the
+// constructor runs once per key); [Map.All], [Map.Keys] and [Map.Values]
+// in range-over-func loops; [Map.Len] for the number of keys in O(1);
+// [New] with [WithCapacity] to presize; [Map.Stats] to see the internal
+// state; [Map.MarshalJSON] and [Map.UnmarshalJSON] for encoding/json.
+//
 // # Design
 //
 // Keys are spread over 16 segments by a hash seeded at random for each map.
