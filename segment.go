@@ -10,7 +10,11 @@ import "time"
 // is not expunged.
 func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K, V], inDirty bool) {
 	r := s.loadRead(t)
-	if e = r.find(h, key); e != nil || !r.amended {
+	// With mu held the filter holds every key of dirty (keys enter it
+	// before they enter dirty), so a clear bit proves the key absent and
+	// saves a lookup in a dirty map that may be large and cold: a stream of
+	// new keys pays one map operation each, not two.
+	if e = r.find(h, key); e != nil || !r.amended || !r.mayHaveDirty(h) {
 		return e, false
 	}
 	e = s.dirty[key]
