@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the comparison benchmarks as BENCHMARKS.md reports them, and prints
+# the benchstat tables with the implementations side by side.
+#
+#   scripts/bench.sh [OUT]        # raw results go to OUT (default bench.txt)
+#
+# COUNT (default 6), CPUS (default 1,2) and BENCHTIME (default 200ms) tune
+# the run; the defaults take about 20 minutes on 2 cores. Run it on a quiet
+# machine: anything else running skews the figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-bench.txt}
+count=${COUNT:-6}
+cpus=${CPUS:-1,2}
+benchtime=${BENCHTIME:-200ms}
+
+go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+export PATH="$(go env GOPATH)/bin:$PATH"
+
+{
+  go version
+  nproc | sed 's/^/cores: /'
+  grep -m1 'model name' /proc/cpuinfo 2>/dev/null || true
+} | tee "$out.env"
+
+go test -run '^$' -bench 'GoSet|Mixed|LoadHitSerial' -benchtime "$benchtime" \
+  -count "$count" -cpu "$cpus" . | tee "$out"
+# The memory benchmark fills 1,000,000 entries per run: once per count.
+go test -run '^$' -bench 'Memory' -benchtime 1x -count "$count" . | tee -a "$out"
+
+benchstat -col /impl "$out"
