@@ -200,8 +200,9 @@ func (s *segment[K, V]) finish(t *table[K, V], e *entry[K, V], mk *marker[V], re
 	}
 }
 
-// dropDead takes mu and removes the deleted entry e from the dirty map, or,
-// if a live key was deleted (wasLive), counts it as a tombstone of read.
+// dropDead takes mu and makes sure the deleted entry e goes: if it is in the
+// dirty map, a sweep will drop it; if a live key of read was deleted
+// (wasLive), it counts as a tombstone of read.
 // Another goroutine may have revived or replaced e meanwhile; then there is
 // nothing to do.
 func (s *segment[K, V]) dropDead(t *table[K, V], e *entry[K, V], wasLive bool) {
@@ -211,7 +212,7 @@ func (s *segment[K, V]) dropDead(t *table[K, V], e *entry[K, V], wasLive bool) {
 		return
 	}
 	if s.dirty[e.key] == e {
-		s.deleteDirtyLocked(t, e.key)
+		s.deletedDirtyLocked(t)
 		return
 	}
 	r := s.loadRead(t)

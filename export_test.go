@@ -119,8 +119,6 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		switch {
 		case b == t.expunged:
 			return fmt.Errorf("key %v (%s) is expunged", e.key, where)
-		case b == t.swept && where == "dirty":
-			return fmt.Errorf("key %v in dirty is swept", e.key)
 		case b == t.swept:
 		case b != nil && b.pending != nil:
 			return fmt.Errorf("key %v (%s) has a compute mark with no compute running", e.key, where)
@@ -155,9 +153,6 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	for k, e := range s.dirty {
 		if e.key != k {
 			return 0, fmt.Errorf("dirty[%v] holds the entry of key %v", k, e.key)
-		}
-		if e.p.Load() == nil {
-			return 0, fmt.Errorf("key %v: deleted entry left in dirty", k)
 		}
 		if err := check(e, "dirty"); err != nil {
 			return 0, err

@@ -264,25 +264,32 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]
 		e = s.addDirtyLocked(t, h, key)
 	}
 	prev, changed, busy, _ = e.update(w) // never expunged: e is current
-	if busy != nil || !changed {
+	if busy != nil {
 		return prev, changed, busy
 	}
+	deleted := false
 	switch {
+	case !changed:
 	case prev == nil:
 		s.live.Add(1)
 		if inRead {
 			s.loadRead(t).tombs.Add(-1) // revived a deleted entry of read
+		} else if inDirty && s.dirtyDead > 0 {
+			s.dirtyDead--
 		}
 	case w.op == opDelete || w.op == opCompareAndDelete:
 		s.live.Add(-1)
+		deleted = true
 		if inDirty {
-			s.deleteDirtyLocked(t, key)
+			s.deletedDirtyLocked(t)
 		} else {
 			s.deletedLocked(t, s.loadRead(t))
 		}
 	}
-	if inDirty && s.loadRead(t).amended {
-		s.missLocked(t) // the key lived in dirty: a lock trip that promotion would save
+	if inDirty && !deleted && s.loadRead(t).amended {
+		// The key lives in dirty: a lock trip that promotion would save.
+		// (Deleting it is not: a deleted new key need not reach read.)
+		s.missLocked(t)
 	}
 	return prev, changed, nil
 }
@@ -323,7 +330,7 @@ func (s *segment[K, V]) rangeSegment(t *table[K, V], f func(key K, value V) bool
 		// read map holds every key the segment had at this point.
 		s.mu.Lock()
 		if r = s.loadRead(t); r.amended {
-			s.promoteLocked(t)
+			s.promoteKeepingLocked(t)
 			r = s.loadRead(t)
 		}
 		s.mu.Unlock()

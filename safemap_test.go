@@ -340,9 +340,11 @@ func TestPromotionByMisses(t *testing.T) {
 	m.mustCheck()
 }
 
-// TestDirtyEmptiesUnamends checks that deleting the only new key leaves the
-// read map un-amended, so misses stop taking the lock.
-func TestDirtyEmptiesUnamends(t *testing.T) {
+// TestDeletedNewKeyUnamends checks that a deleted new key does not leave
+// its segment amended for good: it keeps its entry in dirty (so that a
+// churning key stays cheap), and the misses its lock trips count promote
+// it, after which misses take no lock again.
+func TestDeletedNewKeyUnamends(t *testing.T) {
 	m := new(Map[int, int])
 	fill(m)
 	m.promoteAll()
@@ -351,8 +353,19 @@ func TestDirtyEmptiesUnamends(t *testing.T) {
 		t.Fatal("not amended after storing a new key")
 	}
 	m.Delete(7)
+	for i := 0; i < 100 && m.isAmended(); i++ {
+		if _, ok := m.Load(7); ok {
+			t.Fatal("deleted key loaded")
+		}
+	}
 	if m.isAmended() {
-		t.Fatal("still amended after deleting the only new key")
+		t.Fatalf("still amended after 100 misses on the deleted new key: %+v", m.Stats())
+	}
+	m.mustCheck()
+	// The revived key's writes are now lock-free, in read.
+	m.Store(7, 8)
+	if v, ok := m.Load(7); !ok || v != 8 || m.isAmended() {
+		t.Fatalf("Load(7) = %d, %v, amended %v; want 8, true, false", v, ok, m.isAmended())
 	}
 }
 
@@ -374,6 +387,13 @@ func TestStats(t *testing.T) {
 	for k := 100; k < 200; k++ {
 		m.Delete(k)
 	}
+	st = m.Stats()
+	if st.Tombstones != 100 || st.ReadKeys != 0 {
+		t.Fatalf("after deleting all: %+v", st)
+	}
+	// Too few tombstones per segment for an immediate rebuild: the first
+	// sweep marks them, the second drops them.
+	m.sweepAll()
 	m.sweepAll()
 	st = m.Stats()
 	if st.Reclaimed != 100 || st.Tombstones != 0 || st.ReadKeys != 0 {

@@ -32,7 +32,9 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K
 	r := s.loadRead(t)
 	switch {
 	case !r.amended:
-		s.dirty = make(map[K]*entry[K, V], s.dirtyHint)
+		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {
+			s.dirty = make(map[K]*entry[K, V], s.dirtyHint)
+		}
 		nr := r.amend(true)
 		nr.filter = newFilter(s.dirtyHint)
 		s.dirtyHint = 0
@@ -53,12 +55,44 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K
 	return e
 }
 
-// deleteDirtyLocked removes the deleted entry e of key from the dirty map.
-// When the dirty map empties, read is no longer amended, and misses stop
-// taking the lock.
-func (s *segment[K, V]) deleteDirtyLocked(t *table[K, V], key K) {
-	delete(s.dirty, key)
+// deletedDirtyLocked records that a write deleted an entry of the dirty
+// map. The entry stays in dirty, deleted, as sync.Map's do: a key that is
+// deleted and stored again and again (a churning key) then finds its entry
+// under the lock, where dropping it would make the segment drop and remake
+// its dirty map, filter and read map on every cycle; and the next promotion
+// takes the entry to read if it is live by then, where its writes are
+// lock-free. The value is already released; a promotion takes the deleted
+// entry to read as a tombstone, and the sweeps drop it from either map if
+// it stays deleted, so the key never outlives two sweep delays with no
+// further call.
+//
+// A dirty map that is mostly deleted entries (new keys deleted soon after
+// they came) is purged at once instead, as compactLocked does for read, so
+// that such a stream neither grows dirty nor forces promotions.
+func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
+	s.dirtyDead++
+	if s.dirtyDead >= compactMin && s.dirtyDead*4 > len(s.dirty)*3 {
+		s.purgeDirtyLocked(t)
+		return
+	}
+	s.armSweepLocked(t, s.loadRead(t).n+len(s.dirty))
+}
+
+// purgeDirtyLocked removes the deleted entries from dirty, expunging them
+// first: a goroutine that found one under mu before and uses it after
+// (a compute about to claim it) sees it expunged and looks again. An entry
+// revived meanwhile is live and stays. If dirty empties, read is no longer
+// amended. O(len(dirty)), paid for by the deletes that made the entries.
+func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
+	for k, e := range s.dirty {
+		if e.tryExpungeLocked(t, false) {
+			delete(s.dirty, k)
+			t.stats.reclaimed.Add(1)
+		}
+	}
+	s.dirtyDead = 0
 	if len(s.dirty) == 0 {
+		s.spare = s.dirty // empty: no key stays reachable through it
 		s.dirty = nil
 		s.misses = 0
 		s.read.Store(s.loadRead(t).amend(false))
@@ -79,7 +113,7 @@ func (s *segment[K, V]) missLocked(t *table[K, V]) {
 	if s.misses < len(s.dirty) || s.misses < (r.n+len(s.dirty))/4 {
 		return
 	}
-	s.promoteLocked(t)
+	s.promoteKeepingLocked(t)
 }
 
 // promoteLocked builds a new read map from the entries of read and dirty
@@ -87,6 +121,22 @@ func (s *segment[K, V]) missLocked(t *table[K, V]) {
 // entry. O(n) in the entries of the segment.
 func (s *segment[K, V]) promoteLocked(t *table[K, V]) {
 	s.rebuildLocked(t, false)
+}
+
+// promoteKeepingLocked is promoteLocked for the promotions that misses and
+// Range cause: it drops only the entries that have stayed deleted for a
+// whole sweep (swept), and keeps the recently deleted ones as tombstones,
+// which the sweeps drop in their turn. A key that churns, deleted and
+// stored again, so keeps its entry, and its writes stay lock-free, instead
+// of going back to the dirty map at every promotion. Mass deletes still
+// rebuild at once without their tombstones (compactLocked).
+//
+// If the tombstones kept would be too many (a stream of new keys deleted
+// soon after, say), they are dropped at once, as a delete would: otherwise
+// each promotion would copy them again.
+func (s *segment[K, V]) promoteKeepingLocked(t *table[K, V]) {
+	s.rebuildLocked(t, true)
+	s.compactLocked(t)
 }
 
 // rebuildLocked builds a new read map from the entries of read and dirty
@@ -136,6 +186,7 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// expunged entries are missing from nr, and writers refuse those.
 	s.read.Store(nr)
 	s.dirty = nil
+	s.dirtyDead = 0
 	s.misses = 0
 	t.stats.promotions.Add(1)
 }
@@ -170,8 +221,14 @@ func (s *segment[K, V]) deletedLocked(t *table[K, V], r *readOnly[K, V]) {
 // tooManyTombs reports whether tombs of the n entries of a read map are
 // deleted enough to rebuild it at once.
 func tooManyTombs(tombs int64, n int) bool {
-	return tombs*4 > int64(n)*3
+	// Below compactMin tombstones the sweeps suffice: rebuilding a small
+	// read map on each delete would make a key that churns (deleted and
+	// stored again, lock-free) rebuild its segment on every cycle.
+	return tombs >= compactMin && tombs*4 > int64(n)*3
 }
+
+// compactMin is the fewest tombstones that make a read map rebuild at once.
+const compactMin = 32
 
 // compactLocked rebuilds read if it still has too many tombstones (another
 // goroutine may have rebuilt it while we waited for mu).
@@ -233,24 +290,32 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := 0
-	s.loadRead(t).each(func(e *entry[K, V]) bool {
+	s.eachLocked(t, func(e *entry[K, V]) {
 		if e.p.Load() == t.swept {
 			old++
 		}
-		return true
 	})
 	if old > 0 {
 		s.rebuildLocked(t, true)
 	}
-	r, young := s.loadRead(t), 0
-	r.each(func(e *entry[K, V]) bool {
+	young := 0
+	s.eachLocked(t, func(e *entry[K, V]) {
 		if e.trySweepLocked(t) {
 			young++
 		}
-		return true
 	})
 	if young > 0 {
-		s.armSweepLocked(t, r.n)
+		s.armSweepLocked(t, s.loadRead(t).n+len(s.dirty))
+	}
+}
+
+// eachLocked calls f for every entry of read and of dirty; mu must be held.
+// Both hold deleted entries: read its tombstones, dirty the new keys
+// deleted since the last promotion.
+func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
+	s.loadRead(t).each(func(e *entry[K, V]) bool { f(e); return true })
+	for _, e := range s.dirty {
+		f(e)
 	}
 }
 

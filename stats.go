@@ -27,8 +27,8 @@ type Stats struct {
 	ReadKeys int
 	// DirtyKeys is the number of keys present only in the dirty maps.
 	DirtyKeys int
-	// Tombstones is the number of deleted entries that the read maps still
-	// hold, until the next rebuild drops them.
+	// Tombstones is the number of deleted entries that the read and dirty
+	// maps still hold, until the next rebuild or sweep drops them.
 	Tombstones int
 	// AmendedSegments is the number of segments whose dirty map holds keys
 	// that their read map lacks. Amended reports AmendedSegments > 0.
@@ -79,6 +79,8 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 	for _, e := range s.dirty {
 		if _, ok := e.load(); ok {
 			st.DirtyKeys++
+		} else if p := e.p.Load(); p == nil || p == t.swept {
+			st.Tombstones++
 		}
 	}
 	if r.amended {

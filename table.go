@@ -59,15 +59,25 @@ type segment[K comparable, V any] struct {
 	mu sync.Mutex
 	// dirty holds the entries of the keys that read lacks, and nothing
 	// else: promotion merges it into a new read map instead of copying read
-	// into it. It is nil or empty exactly when read is not amended. Its
-	// entries are never expunged, and never deleted except by a compute in
-	// progress, whose owner removes the entry again (see dropDeadLocked).
+	// into it. It is nil exactly when read is not amended, and then misses
+	// take no lock. Its entries are never expunged. They may be deleted (nil
+	// or swept): a deleted new key keeps its entry until the next promotion
+	// (which drops it if it is still deleted) or the sweeps, which treat
+	// it as a tombstone of read (see deletedDirtyLocked).
 	dirty map[K]*entry[K, V]
 	// misses counts the lock trips of amended reads since the last
 	// promotion; it is zero whenever dirty is nil.
 	misses int
 	// dirtyHint sizes the first dirty map (WithCapacity); then it is zero.
 	dirtyHint int
+	// dirtyDead counts the deleted entries of dirty, at most: revivals
+	// under mu decrement it, a compute's lock-free revival does not. It
+	// is reset whenever dirty is purged or promoted (see purgeDirtyLocked).
+	dirtyDead int
+	// spare is an empty map kept from a purged dirty map, to be the next
+	// dirty map: a stream of new keys deleted soon after would otherwise
+	// allocate and grow a dirty map for every few keys. It holds no entries.
+	spare map[K]*entry[K, V]
 	// sweep rebuilds read to drop deleted entries when no other rebuild
 	// comes in time; it is created by the first armSweep.
 	sweep *time.Timer
@@ -77,7 +87,7 @@ type segment[K comparable, V any] struct {
 	// sweepArmed is set by the goroutine that arms sweep and cleared by the
 	// sweep itself before it looks at the read map (see armSweep).
 	sweepArmed atomic.Bool
-	_          [64 - 52]byte // pads the fields above to a cache line on 64-bit platforms
+	_          [64 - 60]byte // pads the fields above to a cache line on 64-bit platforms
 
 	// live counts the keys present in the segment. Writers add after their
 	// CAS (or under mu), so it is exact whenever no write is in flight. It
