@@ -193,8 +193,9 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 
 // deleted records that a write deleted an entry of read r. Deleted entries
 // keep their key alive until a rebuild drops them; this makes sure one
-// comes: at once when three quarters of the entries are deleted (amortised
-// O(1), since each of them was a delete), otherwise by the sweeps.
+// comes: at once when three quarters of the entries, and at least
+// compactMin, are deleted (amortised O(1), since each of them was a
+// delete), otherwise by the sweeps.
 //
 // The threshold is high on purpose: under churn (keys deleted and soon
 // stored again) about half the entries are deleted at any time, and
