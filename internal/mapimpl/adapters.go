@@ -81,7 +81,14 @@ func newXsyncV3[K comparable](capacity int) Map[K] {
 	return xsyncV3[K]{xsync.NewMapOf[K, int]()}
 }
 
-func (x xsyncV3[K]) Swap(key K, value int) (int, bool) { return x.LoadAndStore(key, value) }
+// Swap is LoadAndStore, which returns the new value when the key was
+// absent; sync.Map's Swap returns the zero value then.
+func (x xsyncV3[K]) Swap(key K, value int) (int, bool) {
+	if prev, loaded := x.LoadAndStore(key, value); loaded {
+		return prev, true
+	}
+	return 0, false
+}
 
 func (x xsyncV3[K]) CompareAndSwap(key K, old, new int) (swapped bool) {
 	x.MapOf.Compute(key, func(v int, loaded bool) (int, bool) {
@@ -118,7 +125,14 @@ func newXsyncV4[K comparable](capacity int) Map[K] {
 	return xsyncV4[K]{xsyncv4.NewMap[K, int]()}
 }
 
-func (x xsyncV4[K]) Swap(key K, value int) (int, bool) { return x.LoadAndStore(key, value) }
+// Swap is LoadAndStore, which returns the new value when the key was
+// absent; sync.Map's Swap returns the zero value then.
+func (x xsyncV4[K]) Swap(key K, value int) (int, bool) {
+	if prev, loaded := x.LoadAndStore(key, value); loaded {
+		return prev, true
+	}
+	return 0, false
+}
 
 func (x xsyncV4[K]) CompareAndSwap(key K, old, new int) (swapped bool) {
 	x.Map.Compute(key, func(v int, loaded bool) (int, xsyncv4.ComputeOp) {
