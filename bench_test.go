@@ -206,6 +206,7 @@ func BenchmarkMemory(b *testing.B) {
 	for _, impl := range mapimpl.Impls[int]() {
 		b.Run("entries=1e6/impl="+impl.Name, func(b *testing.B) {
 			var perEntry, retained, later float64
+			b.ReportAllocs()
 			for range b.N {
 				base := liveHeap()
 				m := impl.New(0)
