@@ -134,7 +134,7 @@ func loadHitSerial[K comparable](b *testing.B, keys []K) {
 	})
 	b.Run("impl=safemap", func(b *testing.B) {
 		m := new(safemap.Map[K, int])
-		mapimpl.Warm(safemapAdapter[K]{m}, keys)
+		mapimpl.Warm(m, keys)
 		b.ReportAllocs()
 		s := 0
 		for i := 0; b.Loop(); i++ {
@@ -187,10 +187,6 @@ func loadHitSerial[K comparable](b *testing.B, keys []K) {
 	})
 }
 
-// safemapAdapter lets mapimpl.Warm fill a safemap.Map without going through
-// mapimpl.Impls.
-type safemapAdapter[K comparable] struct{ *safemap.Map[K, int] }
-
 // BenchmarkMemory stores 1,000,000 int->int entries, lets the maps that
 // promote on misses promote them, and reports the live heap per entry
 // (bytes/entry); then it deletes every key and reports the live heap the
@@ -198,26 +194,26 @@ type safemapAdapter[K comparable] struct{ *safemap.Map[K, int] }
 // cleanup had time to run (retained-later-B: safemap drops deleted keys
 // within two sweep delays, at most 2 s). ns/op is the time to fill the map.
 func BenchmarkMemory(b *testing.B) {
-	n := 1_000_000
+	n, label := 1_000_000, "1e6"
 	if testing.Short() {
-		n = 10_000
+		n, label = 10_000, "1e4"
 	}
 	keys := mapimpl.IntKeys(n)
 	for _, impl := range mapimpl.Impls[int]() {
-		b.Run("entries=1e6/impl="+impl.Name, func(b *testing.B) {
+		b.Run("entries="+label+"/impl="+impl.Name, func(b *testing.B) {
 			var perEntry, retained, later float64
 			b.ReportAllocs()
 			for range b.N {
-				base := liveHeap()
+				base := safemap.HeapAlloc()
 				m := impl.New(0)
 				mapimpl.Warm(m, keys)
-				full := liveHeap()
+				full := safemap.HeapAlloc()
 				for _, k := range keys {
 					m.Delete(k)
 				}
-				empty := liveHeap()
+				empty := safemap.HeapAlloc()
 				time.Sleep(2500 * time.Millisecond)
-				emptyLater := liveHeap()
+				emptyLater := safemap.HeapAlloc()
 				runtime.KeepAlive(m)
 				perEntry += float64(full-base) / float64(n)
 				retained += float64(empty) - float64(base)
@@ -228,14 +224,4 @@ func BenchmarkMemory(b *testing.B) {
 			b.ReportMetric(max(0, later/float64(b.N)), "retained-later-B")
 		})
 	}
-}
-
-// liveHeap returns the bytes of live heap objects after two full
-// collections.
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }

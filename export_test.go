@@ -168,3 +168,12 @@ func (m *Map[K, V]) mustCheck() {
 		panic(fmt.Sprintf("%s:%d: invariant broken: %v", file, line, err))
 	}
 }
+
+// Helpers that the external test package (package safemap_test) shares with
+// this one.
+var (
+	// WaitOrFail is waitOrFail: wait for a WaitGroup, fail on a wedge.
+	WaitOrFail = waitOrFail
+	// HeapAlloc is heapAlloc: the live heap after full collections.
+	HeapAlloc = heapAlloc
+)

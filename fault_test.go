@@ -4,7 +4,7 @@ package safemap_test
 // at random points of a concurrent workload. Every panic must reach its
 // caller, leave the key it was computing as it was, and hold no lock; the
 // goroutines waiting on a panicked LoadOrCompute must go on. Afterwards no
-// goroutine may be stuck (awaitWorkers fails the test), and the map must
+// goroutine may be stuck (WaitOrFail fails the test), and the map must
 // hold exactly what the workers' reference models say.
 
 import (
@@ -216,7 +216,7 @@ func TestFaultInjection(t *testing.T) {
 				wg.Add(1)
 				go func() { defer wg.Done(); w.run() }()
 			}
-			awaitWorkers(t, &wg)
+			safemap.WaitOrFail(t, &wg)
 			if t.Failed() {
 				t.Fatalf("seed %d", seed)
 			}

@@ -118,6 +118,8 @@ func TestDeletedDirtyKeyCollectable(t *testing.T) {
 	}
 }
 
+// heapAlloc returns the bytes of live heap objects after two full
+// collections (the second frees what the first one's cleanups released).
 func heapAlloc() uint64 {
 	runtime.GC()
 	runtime.GC()

@@ -467,7 +467,7 @@ func TestSoak(t *testing.T) {
 			wg.Add(1)
 			go func() { defer wg.Done(); w.run(ops) }()
 		}
-		awaitWorkers(t, &wg)
+		safemap.WaitOrFail(t, &wg)
 		soakCheckQuiescent(t, m, workers)
 		if t.Failed() {
 			break
@@ -522,13 +522,13 @@ func soakCheckMemoryReturns(t *testing.T, m *safemap.Map[int, soakValue], keys i
 	debug.SetGCPercent(100)
 	n := max(2*keys, 4096) // at least 16 MiB of values: a clear signal
 	soakDeleteAll(m, n)
-	base := soakHeap()
+	base := safemap.HeapAlloc()
 	for k := range n {
 		m.Store(k, soakValue{key: k, blob: new([soakBlobSize]byte)})
 	}
-	peak := soakHeap()
+	peak := safemap.HeapAlloc()
 	soakDeleteAll(m, n)
-	after := soakHeap()
+	after := safemap.HeapAlloc()
 	if n := m.Len(); n != 0 {
 		t.Errorf("Len() = %d after deleting every key; want 0", n)
 	}
@@ -560,13 +560,4 @@ func soakDeleteAll(m *safemap.Map[int, soakValue], n int) {
 			m.Compute(k, func(soakValue, bool) (soakValue, safemap.ComputeOp) { return soakValue{}, safemap.DeleteOp })
 		}
 	}
-}
-
-// soakHeap returns the bytes of live heap objects after a full collection.
-func soakHeap() uint64 {
-	runtime.GC()
-	runtime.GC() // a second cycle frees what the first one's finalizers and cleanups released
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }

@@ -246,13 +246,3 @@ func (r *rngState) next() uint64 {
 	r.s ^= r.s >> 27
 	return r.s * 0x2545f4914f6cdd1d
 }
-
-// Presets returns the named workloads mapbench offers with int keys: the Go
-// set, by name, and "mixed" is built by the caller from its flags.
-func Presets() map[string]Workload[int] {
-	out := make(map[string]Workload[int])
-	for _, w := range GoSet() {
-		out[w.Name] = w
-	}
-	return out
-}
