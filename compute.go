@@ -61,21 +61,21 @@ func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op C
 			continue
 		}
 		if mk == nil {
-			continue // expunged: the read map we used is stale
+			continue // expunged or moved: the read map we used is stale
 		}
-		return s.runCompute(t, e, mk, fn)
+		return s.runCompute(t, h, key, e, mk, fn)
 	}
 }
 
-// runCompute calls fn for the key of e, which mk reserves, and applies the
-// result.
-func (s *segment[K, V]) runCompute(t *table[K, V], e *entry[K, V], mk *marker[V],
+// runCompute calls fn for key, whose hash is h and whose entry e mk
+// reserves, and applies the result.
+func (s *segment[K, V]) runCompute(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[V],
 	fn func(old V, loaded bool) (V, ComputeOp)) (actual V, ok bool) {
 	done := false
 	defer func() {
 		if !done {
 			// fn panicked: restore the key as it was and wake the waiters.
-			s.finish(t, e, mk, mk.old)
+			s.finish(t, h, key, e, mk, mk.old)
 		}
 	}()
 	var old V
@@ -94,7 +94,7 @@ func (s *segment[K, V]) runCompute(t *table[K, V], e *entry[K, V], mk *marker[V]
 		panic("safemap: Compute callback returned invalid " + op.String())
 	}
 	done = true
-	s.finish(t, e, mk, result)
+	s.finish(t, h, key, e, mk, result)
 	if result == nil {
 		return actual, false
 	}
@@ -131,26 +131,26 @@ func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() V) (actual V, loaded boo
 		}
 		if mk == nil {
 			if cur == nil {
-				continue // expunged: the read map we used is stale
+				continue // expunged or moved: the read map we used is stale
 			}
 			return cur.value, true // stored by another goroutine meanwhile
 		}
-		return s.runLoadOrCompute(t, e, mk, valueFn), false
+		return s.runLoadOrCompute(t, h, key, e, mk, valueFn), false
 	}
 }
 
-// runLoadOrCompute calls valueFn for the key of e, which mk reserves while
-// it is absent, and stores the result.
-func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], e *entry[K, V], mk *marker[V], valueFn func() V) V {
+// runLoadOrCompute calls valueFn for key, whose hash is h and whose entry e
+// mk reserves while it is absent, and stores the result.
+func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[V], valueFn func() V) V {
 	done := false
 	defer func() {
 		if !done {
-			s.finish(t, e, mk, nil)
+			s.finish(t, h, key, e, mk, nil)
 		}
 	}()
 	v := valueFn()
 	done = true
-	s.finish(t, e, mk, &box[V]{value: v})
+	s.finish(t, h, key, e, mk, &box[V]{value: v})
 	return v
 }
 
@@ -164,7 +164,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 		if mk, cur, busy = e.tryClaim(ifAbsent); mk != nil || cur != nil || busy != nil {
 			return e, mk, cur, busy
 		}
-		// Expunged: the read map we loaded is stale.
+		// Expunged or moved: the read map we loaded is stale.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -172,23 +172,35 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	if e == nil {
 		e = s.addDirtyLocked(t, h, key)
 	}
-	mk, cur, busy = e.tryClaim(ifAbsent) // never expunged: e is current
+	mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
 	// Count the miss only now: a promotion expunges deleted entries, and a
 	// dirty entry may be deleted for a moment (a compute on it just ended in
 	// a delete and dropDead has not yet removed it). Once claimed, the entry
-	// is pending and promotion keeps it.
+	// is pending and promotion keeps it: it moves it to read, and finish
+	// finds it there.
 	if inDirty && s.loadRead(t).amended {
 		s.missLocked(t)
 	}
 	return e, mk, cur, busy
 }
 
-// finish ends the compute that mk marks on e, leaving result (nil: absent)
-// as the key's value, and keeps the counts: the live count, and the rules
-// for deleted entries (a deleted entry in dirty leaves it at once; one in
-// read is counted for the next rebuild).
-func (s *segment[K, V]) finish(t *table[K, V], e *entry[K, V], mk *marker[V], result *box[V]) {
-	e.release(mk, result)
+// finish ends the compute that mk marks on key, leaving result (nil:
+// absent) as the key's value, and keeps the counts: the live count, and
+// the rules for deleted entries (a deleted entry in dirty leaves it at
+// once; one in read is counted for the next rebuild). e is the entry that
+// the compute claimed; if a rebuild has moved the marker since, finish
+// looks for the key's entry under mu, where it is current.
+func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[V], result *box[V]) {
+	if !e.release(mk, result) {
+		s.mu.Lock()
+		// A marker is never expunged or dropped, so the key's current
+		// entry holds it; no one else changes a marked entry while mu is
+		// held (writers wait for the mark, and only rebuilds move).
+		e, _ = s.findLocked(t, h, key)
+		e.p.Store(result)
+		s.mu.Unlock()
+	}
+	mk.mark.done.Done()
 	switch {
 	case mk.old == nil && result != nil:
 		s.live.Add(1)
@@ -196,34 +208,29 @@ func (s *segment[K, V]) finish(t *table[K, V], e *entry[K, V], mk *marker[V], re
 		s.live.Add(-1)
 	}
 	if result == nil {
-		s.dropDead(t, e, mk.old != nil)
+		s.dropDead(t, h, key, mk.old != nil)
 	}
 }
 
-// dropDead takes mu and makes sure the deleted entry e goes: if it is in the
-// dirty map, a sweep will drop it; if a live key of read was deleted
-// (wasLive), it counts as a tombstone of read.
-// Another goroutine may have revived or replaced e meanwhile; then there is
-// nothing to do.
-func (s *segment[K, V]) dropDead(t *table[K, V], e *entry[K, V], wasLive bool) {
+// dropDead takes mu and makes sure the deleted entry of key goes: if it is
+// in the dirty map, it counts toward purging dirty; if a live key of read was
+// deleted (wasLive), it counts as a tombstone of read; otherwise a sweep
+// will drop it. Another goroutine may have revived, replaced or dropped the
+// entry meanwhile; then there is nothing to do.
+func (s *segment[K, V]) dropDead(t *table[K, V], h uint64, key K, wasLive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e.p.Load() != nil {
-		return
-	}
-	if s.dirty[e.key] == e {
-		s.deletedDirtyLocked(t)
-		return
-	}
-	r := s.loadRead(t)
+	e, inDirty := s.findLocked(t, h, key)
 	switch {
-	case r.find(t.hasher.hash(e.key), e.key) != e:
+	case e == nil || e.p.Load() != nil:
+	case inDirty:
+		s.deletedDirtyLocked(t)
 	case wasLive:
-		s.deletedLocked(t, r)
+		s.deletedLocked(t, s.loadRead(t))
 	default:
 		// A key that was never present (its LoadOrCompute panicked after a
 		// promotion moved the entry to read): no delete to count, but the
 		// sweep must still drop the entry and its key.
-		s.armSweepLocked(t, r.n)
+		s.armSweepLocked(t, s.loadRead(t).n)
 	}
 }

@@ -40,22 +40,27 @@
 //	         lock-free loads and updates of existing keys
 //	                          |
 //	                          v
-//	read  (atomic pointer) -> immutable hash table of *entry ----.
-//	                                                             |
-//	dirty (under mu)       -> map[K]*entry, new keys only  ------+--> entry -> value box
-//	                                                             |
-//	misses >= threshold:  promote: build a new read table from   |
-//	read + dirty, drop deleted entries, publish it atomically  --'
+//	read  (atomic pointer) -> hash table of keys, each with its entry inline --.
+//	                                                                           +--> value box
+//	dirty (under mu)       -> map[K]*entry, new keys only  --------------------'
 //
-// A read table is built once, under the segment's lock, and never changes
-// after it is published, so readers probe it without locks: an open
-// addressing table of 64-byte buckets, each holding seven entry pointers and
-// a word of hash tags. Values live in immutable boxes; an entry points to its
+//	misses >= threshold: promote: build a new read table from read + dirty,
+//	drop deleted entries, move the others' entries into it, publish it
+//
+// A read table is built once, under the segment's lock: an open addressing
+// table of buckets, each holding a word of hash tags, seven keys and their
+// seven entries. Its tags and keys never change after it is published, so
+// readers probe it without locks, and a hit goes from the bucket straight
+// to the value. Values live in immutable boxes; an entry is a pointer to its
 // key's current box, and every write swaps that pointer with a
 // compare-and-swap. New keys go to the segment's dirty map, under its lock.
 // After enough loads have had to take the lock (misses), the dirty map is
-// merged into a new read table: only the segment's entries are copied, and
-// the dirty map is not rebuilt when the next new key comes.
+// merged into a new read table: only the segment's keys are copied, and the
+// dirty map is not rebuilt when the next new key comes. Each entry then
+// moves to the new table: its box pointer is copied and the old entry is
+// marked moved with a compare-and-swap, so a write racing with the move is
+// never lost, and a reader still on the old table follows a link to the
+// new one.
 //
 // # Guarantees
 //

@@ -110,18 +110,20 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		return 0, fmt.Errorf("misses = %d with no dirty map", s.misses)
 	}
 	present := 0
-	check := func(e *entry[K, V], where string) error {
-		h := t.hasher.hash(e.key)
+	check := func(key K, e *entry[K, V], where string) error {
+		h := t.hasher.hash(key)
 		if int(h>>(64-segmentBits)) != index {
-			return fmt.Errorf("key %v (%s) belongs to segment %d", e.key, where, h>>(64-segmentBits))
+			return fmt.Errorf("key %v (%s) belongs to segment %d", key, where, h>>(64-segmentBits))
 		}
 		b := e.p.Load()
 		switch {
 		case b == t.expunged:
-			return fmt.Errorf("key %v (%s) is expunged", e.key, where)
+			return fmt.Errorf("key %v (%s) is expunged", key, where)
+		case b == t.moved:
+			return fmt.Errorf("key %v (%s) is moved", key, where)
 		case b == t.swept:
 		case b != nil && b.pending != nil:
-			return fmt.Errorf("key %v (%s) has a compute mark with no compute running", e.key, where)
+			return fmt.Errorf("key %v (%s) has a compute mark with no compute running", key, where)
 		case b != nil:
 			present++
 		}
@@ -129,17 +131,17 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	}
 	slots := 0
 	var err error
-	r.each(func(e *entry[K, V]) bool {
+	r.each(func(key K, e *entry[K, V]) bool {
 		slots++
-		if err = check(e, "read"); err != nil {
+		if err = check(key, e, "read"); err != nil {
 			return false
 		}
-		if got := r.find(t.hasher.hash(e.key), e.key); got != e {
-			err = fmt.Errorf("key %v: read.find returns another entry (%p, want %p)", e.key, got, e)
+		if got := r.find(t.hasher.hash(key), key); got != e {
+			err = fmt.Errorf("key %v: read.find returns another entry (%p, want %p)", key, got, e)
 			return false
 		}
-		if _, ok := s.dirty[e.key]; ok {
-			err = fmt.Errorf("key %v is in both read and dirty", e.key)
+		if _, ok := s.dirty[key]; ok {
+			err = fmt.Errorf("key %v is in both read and dirty", key)
 			return false
 		}
 		return true
@@ -150,11 +152,14 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if slots != r.n {
 		return 0, fmt.Errorf("read.n = %d, but %d slots are used", r.n, slots)
 	}
+	if (r.next == nil) != (len(r.buckets) == 0) {
+		return 0, fmt.Errorf("read has %d buckets but next link present = %v", len(r.buckets), r.next != nil)
+	}
+	if r.next != nil && r.next.Load() != nil {
+		return 0, fmt.Errorf("the current read map links to a newer one")
+	}
 	for k, e := range s.dirty {
-		if e.key != k {
-			return 0, fmt.Errorf("dirty[%v] holds the entry of key %v", k, e.key)
-		}
-		if err := check(e, "dirty"); err != nil {
+		if err := check(k, e, "dirty"); err != nil {
 			return 0, err
 		}
 	}

@@ -5,28 +5,36 @@ import (
 	"sync/atomic"
 )
 
-// slotsPerBucket is the number of entries in a bucket: a tag word and seven
-// pointers fill one 64-byte cache line.
+// slotsPerBucket is the number of keys in a bucket: for 8-byte keys, the
+// tag word and the keys fill one 64-byte cache line, and the seven entries
+// most of the next.
 const slotsPerBucket = 7
 
 // maxLoadPercent caps the read map's load at 75%: with the overflow marks
 // (see bucket), most probes for absent keys stop at their first bucket.
 const maxLoadPercent = 75
 
-// A bucket is seven slots of a read map. Byte i of tags is the tag of slot i
-// (0x80 | the low 7 bits of the key's hash) or 0 if the slot is empty. Byte 7
-// is the overflow mark: 1 if building the map passed over this bucket,
-// full, to place a key further on, else 0. A probe stops at the first bucket
-// without the mark: no key it looks for can lie beyond.
+// A bucket is seven slots of a read map: slot i is keys[i] with its entry,
+// entries[i]. Byte i of tags is the tag of slot i (0x80 | the low 7 bits of
+// the key's hash) or 0 if the slot is empty. Byte 7 is the overflow mark: 1
+// if building the map passed over this bucket, full, to place a key
+// further on, else 0. A probe stops at the first bucket without the mark:
+// no key it looks for can lie beyond.
+//
+// Keys and entries sit in the bucket itself, not behind pointers: a hit
+// costs the bucket's lines and the value box, and the two lines are at
+// known addresses, so the processor loads them at once. tags and keys are
+// written only before publication; entries change only by CAS (see entry).
 type bucket[K comparable, V any] struct {
-	tags  uint64
-	slots [slotsPerBucket]*entry[K, V]
+	tags    uint64
+	keys    [slotsPerBucket]K
+	entries [slotsPerBucket]entry[K, V]
 }
 
-// A readOnly is a read map: an immutable open-addressing table of entries,
-// built once under mu and then published through the segment's read pointer.
-// No goroutine writes its buckets after publication, so readers probe it
-// without locks; values change only inside the entries it points to.
+// A readOnly is a read map: an open-addressing table of keys and their
+// entries, built once under mu and then published through the segment's
+// read pointer. No goroutine writes its tags or keys after publication, so
+// readers probe it without locks; values change only inside its entries.
 //
 // Keys hash to a bucket by the bits below the segment bits, and a probe walks
 // forward bucket by bucket until it finds the key or a bucket without the
@@ -48,12 +56,31 @@ type readOnly[K comparable, V any] struct {
 	// less those revived. It only decides when to rebuild, so races that
 	// make it a little off cost nothing but an early or late rebuild.
 	tombs atomic.Int64
+
+	// next leads from buckets to the read map built from them, once a
+	// rebuild has begun to move their entries there. It is set, under mu,
+	// before the first entry moves, and never changes again; so a reader
+	// that loads a moved entry finds next set, and the key, with its
+	// current entry, in the map it points to. Every copy of r that shares
+	// buckets (see amend) shares next. It is nil only when buckets is
+	// empty: then there is nothing to move.
+	next *atomic.Pointer[readOnly[K, V]]
 }
 
-// amend returns a copy of r, sharing its buckets (and its filter, if
-// amended), marked amended or not.
+// newReadOnly returns an empty read map with room for n entries.
+func newReadOnly[K comparable, V any](n int) *readOnly[K, V] {
+	r := new(readOnly[K, V])
+	if n > 0 {
+		r.buckets = make([]bucket[K, V], bucketsFor(n))
+		r.next = new(atomic.Pointer[readOnly[K, V]])
+	}
+	return r
+}
+
+// amend returns a copy of r, sharing its buckets and next link (and its
+// filter, if amended), marked amended or not.
 func (r *readOnly[K, V]) amend(amended bool) *readOnly[K, V] {
-	nr := &readOnly[K, V]{buckets: r.buckets, n: r.n, amended: amended}
+	nr := &readOnly[K, V]{buckets: r.buckets, n: r.n, amended: amended, next: r.next}
 	if amended {
 		nr.filter = r.filter
 	}
@@ -98,8 +125,8 @@ func (r *readOnly[K, V]) find(h uint64, key K) *entry[K, V] {
 		// never match, since every tag has its high bit set.
 		x := b.tags ^ pattern
 		for m := (x - lowBits) &^ x & highBits; m != 0; m &= m - 1 {
-			if e := b.slots[bits.TrailingZeros64(m)>>3]; e.key == key {
-				return e
+			if j := bits.TrailingZeros64(m) >> 3; b.keys[j] == key {
+				return &b.entries[j]
 			}
 		}
 		if b.tags>>56 == 0 {
@@ -117,17 +144,18 @@ func bucketsFor(n int) int {
 	return n*100/(slotsPerBucket*maxLoadPercent) + 1
 }
 
-// insert puts e, whose hash is h, in the first free slot of its probe. Only
-// the builder of a read map calls it, before publication.
-func (r *readOnly[K, V]) insert(h uint64, e *entry[K, V]) {
+// insert puts key, whose hash is h, in the first free slot of its probe,
+// and returns the slot's entry, deleted, for the caller to fill. Only the
+// builder of a read map calls it, before publication.
+func (r *readOnly[K, V]) insert(h uint64, key K) *entry[K, V] {
 	for i := home(h, len(r.buckets)); ; {
 		b := &r.buckets[i]
 		if b.tags&fullBits != fullBits {
 			j := bits.TrailingZeros64(^b.tags&fullBits) >> 3
 			b.tags |= tagOf(h) << (8 * j)
-			b.slots[j] = e
+			b.keys[j] = key
 			r.n++
-			return
+			return &b.entries[j]
 		}
 		b.tags |= 1 << 56 // overflow: the key goes past this full bucket
 		if i++; i == len(r.buckets) {
@@ -136,21 +164,36 @@ func (r *readOnly[K, V]) insert(h uint64, e *entry[K, V]) {
 	}
 }
 
-// each calls f for every entry of r until f returns false. It reports
-// whether it went through all of them.
-func (r *readOnly[K, V]) each(f func(e *entry[K, V]) bool) bool {
+// each calls f for every key of r and its entry until f returns false. It
+// reports whether it went through all of them.
+func (r *readOnly[K, V]) each(f func(key K, e *entry[K, V]) bool) bool {
 	for i := range r.buckets {
 		b := &r.buckets[i]
-		for j, e := range b.slots {
+		for j := range b.entries {
 			if b.tags>>(8*j)&0x80 == 0 {
-				continue
+				break // slots fill in order: the rest are empty
 			}
-			if !f(e) {
+			if !f(b.keys[j], &b.entries[j]) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// loadMoved returns the value of key, whose hash is h and whose entry in r
+// has moved: it follows the next links to the read map that holds the
+// key's current entry. Each map on the way holds the key, since a rebuild
+// inserts a key before it moves the key's entry. The loop ends: each link
+// leads to a newer map, and the entries of the newest are not moved.
+func (r *readOnly[K, V]) loadMoved(h uint64, key K) (value V, ok bool) {
+	for {
+		r = r.next.Load()
+		v, ok, moved := r.find(h, key).load()
+		if !moved {
+			return v, ok
+		}
+	}
 }
 
 // filterBitsPerKey sizes the dirty filter: with two bits per key in one

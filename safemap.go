@@ -76,7 +76,13 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	h, s := t.locate(key)
 	r := s.loadRead(t)
 	if e := r.find(h, key); e != nil {
-		return e.load()
+		value, ok, moved := e.load()
+		if moved {
+			// A rebuild moved the entry after we loaded r: the value is in
+			// a newer read map.
+			return r.loadMoved(h, key)
+		}
+		return value, ok
 	}
 	if !r.amended || !r.mayHaveDirty(h) {
 		// A clean miss: the key was absent when read was loaded, since a
@@ -86,15 +92,16 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	}
 	// The key may be new, in dirty: look under the lock.
 	s.mu.Lock()
-	e, _ := s.findLocked(t, h, key)
+	if e, _ := s.findLocked(t, h, key); e != nil {
+		// Under mu, and before missLocked may promote: e is current, not
+		// moved.
+		value, ok, _ = e.load()
+	}
 	if s.loadRead(t).amended {
 		s.missLocked(t)
 	}
 	s.mu.Unlock()
-	if e == nil {
-		return value, false
-	}
-	return e.load()
+	return value, ok
 }
 
 // Store sets the value for a key.
@@ -209,17 +216,17 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 			return nil, false
 		}
 		if e != nil {
-			prev, changed, busy, expunged := e.update(w)
+			prev, changed, busy, stale := e.update(w)
 			if busy != nil {
 				busy.done.Wait()
 				continue
 			}
-			if !expunged {
+			if !stale {
 				s.counted(t, r, prev, changed, w.op)
 				return prev, changed
 			}
-			// The entry was expunged: r is stale, and the key is absent
-			// from the current read map. Retry under the lock.
+			// The entry was expunged or moved: r is stale. Retry under
+			// the lock, which sees the current read map.
 		}
 		prev, changed, busy := s.writeLocked(t, h, key, w)
 		if busy == nil {
@@ -337,11 +344,16 @@ func (s *segment[K, V]) rangeSegment(t *table[K, V], f func(key K, value V) bool
 	}
 	for i := range r.buckets {
 		b := &r.buckets[i]
-		for j, e := range b.slots {
+		for j := range b.entries {
 			if b.tags>>(8*j)&0x80 == 0 {
 				break // slots fill in order: the rest are empty
 			}
-			if v, ok := e.load(); ok && !f(e.key, v) {
+			v, ok, moved := b.entries[j].load()
+			if moved {
+				// A rebuild since r was loaded: the value is in a newer map.
+				v, ok = r.loadMoved(t.hasher.hash(b.keys[j]), b.keys[j])
+			}
+			if ok && !f(b.keys[j], v) {
 				return false
 			}
 		}
@@ -368,7 +380,7 @@ func (m *Map[K, V]) Clear() {
 	}
 	m.initMu.Lock()
 	old = m.t.Load()
-	m.t.Store(newTable(old.hasher, old.expunged, old.swept, old.empty, old.stats, 0))
+	m.t.Store(old.cleared())
 	m.initMu.Unlock()
 	for i := range old.segs {
 		old.segs[i].stopSweep()

@@ -50,7 +50,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K
 		r = nr
 	}
 	r.addToFilter(h)
-	e := &entry[K, V]{key: key}
+	e := &new(loneEntry[K, V]).e
 	s.dirty[key] = e
 	return e
 }
@@ -142,14 +142,15 @@ func (s *segment[K, V]) promoteKeepingLocked(t *table[K, V]) {
 // rebuildLocked builds a new read map from the entries of read and dirty
 // and publishes it, leaving the dirty map empty. Deleted entries are
 // expunged and left out: all of them, or with onlySwept those that a sweep
-// has already marked. O(n) in the entries of the segment.
+// has already marked. The others move into the new map's buckets.
+// O(n) in the entries of the segment.
 func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	r := s.loadRead(t)
 	// First pass: expunge the entries to drop and count the rest. An entry
 	// that a concurrent writer revives before our CAS stays, live; one
 	// deleted after it stays too, as a tombstone for the next rebuild.
 	n, tombs := 0, 0
-	keep := func(e *entry[K, V]) bool {
+	keep := func(_ K, e *entry[K, V]) bool {
 		if e.tryExpungeLocked(t, onlySwept) {
 			t.stats.reclaimed.Add(1)
 			return true
@@ -161,29 +162,55 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 		return true
 	}
 	r.each(keep)
-	for _, e := range s.dirty {
-		keep(e)
+	for k, e := range s.dirty {
+		keep(k, e)
 	}
-	// Second pass: place the survivors. No entry can be expunged between
-	// the passes, since only this goroutine (holding mu) expunges.
-	nr := &readOnly[K, V]{}
+	// Second pass: place the survivors' keys in nr. No entry can be
+	// expunged from here on, since only this goroutine (holding mu)
+	// expunges.
+	nr := newReadOnly[K, V](n)
 	nr.tombs.Store(int64(tombs))
-	if n > 0 {
-		nr.buckets = make([]bucket[K, V], bucketsFor(n))
-	}
-	place := func(e *entry[K, V]) bool {
+	// The entries of read get theirs in the third pass; to remembers them,
+	// in the order of r.each.
+	to := make([]*entry[K, V], 0, r.n)
+	r.each(func(k K, e *entry[K, V]) bool {
 		if e.p.Load() != t.expunged {
-			nr.insert(t.hasher.hash(e.key), e)
+			to = append(to, nr.insert(t.hasher.hash(k), k))
 		}
 		return true
+	})
+	// Only holders of mu reach the entries of dirty, so they need no link
+	// to nr, and most need no move: their state cannot change, and a copy
+	// will do. The exception is a compute's marker, which its owner may
+	// replace at any time (see entry.release): that entry moves, so the
+	// release fails and looks for the key again (see segment.finish).
+	for k, e := range s.dirty {
+		switch b := e.p.Load(); {
+		case b == t.expunged:
+		case b != nil && b.pending != nil:
+			e.moveLocked(nr.insert(t.hasher.hash(k), k), t)
+		default:
+			nr.insert(t.hasher.hash(k), k).p.Store(b)
+		}
 	}
-	r.each(place)
-	for _, e := range s.dirty {
-		place(e)
+	// Third pass: move the entries of read, which lock-free writers may be
+	// changing (see entry.moveLocked). Readers of r that find a moved entry
+	// follow r.next to nr, so it is set first, and only now that nr's tags
+	// and keys are final: those readers probe them without a lock.
+	if r.next != nil {
+		r.next.Store(nr)
 	}
-	// Readers that loaded r go on using it: its entries are the same
-	// objects, so writes through either map are seen through both. Only the
-	// expunged entries are missing from nr, and writers refuse those.
+	i := 0
+	r.each(func(_ K, e *entry[K, V]) bool {
+		if e.p.Load() != t.expunged {
+			e.moveLocked(to[i], t)
+			i++
+		}
+		return true
+	})
+	// Readers that loaded r go on using it, through the moved entries; a
+	// lock-free writer that loaded r finds its entry moved or expunged and
+	// retries under mu, where it sees nr.
 	s.read.Store(nr)
 	s.dirty = nil
 	s.dirtyDead = 0
@@ -314,7 +341,7 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 // Both hold deleted entries: read its tombstones, dirty the new keys
 // deleted since the last promotion.
 func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
-	s.loadRead(t).each(func(e *entry[K, V]) bool { f(e); return true })
+	s.loadRead(t).each(func(_ K, e *entry[K, V]) bool { f(e); return true })
 	for _, e := range s.dirty {
 		f(e)
 	}

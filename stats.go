@@ -68,8 +68,8 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.loadRead(t)
-	r.each(func(e *entry[K, V]) bool {
-		if _, ok := e.load(); ok {
+	r.each(func(_ K, e *entry[K, V]) bool {
+		if _, ok, _ := e.load(); ok {
 			st.ReadKeys++
 		} else if p := e.p.Load(); p == nil || p == t.swept {
 			st.Tombstones++
@@ -77,7 +77,7 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 		return true
 	})
 	for _, e := range s.dirty {
-		if _, ok := e.load(); ok {
+		if _, ok, _ := e.load(); ok {
 			st.DirtyKeys++
 		} else if p := e.p.Load(); p == nil || p == t.swept {
 			st.Tombstones++

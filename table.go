@@ -24,6 +24,7 @@ type table[K comparable, V any] struct {
 	hasher   hasher[K]
 	expunged *box[V]         // the expunged sentinel; the same for every table of a map
 	swept    *box[V]         // the swept sentinel; likewise
+	moved    *box[V]         // the moved sentinel; likewise
 	stats    *lifetimeStats  // counts that outlive Clear; shared by every table of a map
 	empty    *readOnly[K, V] // what a nil read pointer stands for; shared by every table of a map, never written
 
@@ -97,20 +98,12 @@ type segment[K comparable, V any] struct {
 	_    [56]byte
 }
 
-// newTable returns an empty table for a map whose tables use hs, the
-// sentinels expunged and swept, the empty read map empty, and stats.
-// dirtyHint presizes each segment's first dirty map. It allocates nothing
-// but the table: Clear calls it.
-func newTable[K comparable, V any](hs hasher[K], expunged, swept *box[V], empty *readOnly[K, V],
-	stats *lifetimeStats, dirtyHint int) *table[K, V] {
-	t := &table[K, V]{hasher: hs, expunged: expunged, swept: swept, stats: stats, empty: empty,
-		valuesComparable: staticallyComparable[V]()}
-	if dirtyHint > 0 {
-		for i := range t.segs {
-			t.segs[i].dirtyHint = dirtyHint
-		}
-	}
-	return t
+// cleared returns an empty table that shares t's hasher, sentinels, empty
+// read map and lifetime counts: what Clear installs. It allocates nothing
+// but the table.
+func (t *table[K, V]) cleared() *table[K, V] {
+	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved,
+		stats: t.stats, empty: t.empty, valuesComparable: t.valuesComparable}
 }
 
 // loadRead returns the segment's read map: lock-free, never nil.
@@ -121,15 +114,24 @@ func (s *segment[K, V]) loadRead(t *table[K, V]) *readOnly[K, V] {
 	return t.empty
 }
 
-// firstTable returns the first table of a new map.
+// firstTable returns the first table of a new map. capacity presizes each
+// segment's first dirty map (see WithCapacity).
 func firstTable[K comparable, V any](capacity int) *table[K, V] {
-	hint := 0
-	if capacity > 0 {
-		hint = capacity/segments + 1
+	t := &table[K, V]{
+		hasher:           newHasher[K](),
+		expunged:         &box[V]{pending: &expungedMark},
+		swept:            &box[V]{pending: &sweptMark},
+		moved:            &box[V]{pending: &movedMark},
+		stats:            new(lifetimeStats),
+		empty:            new(readOnly[K, V]),
+		valuesComparable: staticallyComparable[V](),
 	}
-	expunged := &box[V]{pending: &expungedMark}
-	swept := &box[V]{pending: &sweptMark}
-	return newTable(newHasher[K](), expunged, swept, new(readOnly[K, V]), new(lifetimeStats), hint)
+	if capacity > 0 {
+		for i := range t.segs {
+			t.segs[i].dirtyHint = capacity/segments + 1
+		}
+	}
+	return t
 }
 
 // locate returns the hash of key and the segment that holds it.
