@@ -53,7 +53,8 @@ func (op ComputeOp) String() string {
 // Compute is a read operation, and a write operation unless fn cancels.
 func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
 	t := m.loadOrInit()
-	h, s := t.locate(key)
+	h, i := t.locate(key)
+	s := t.segment(i)
 	for {
 		e, mk, _, busy := s.claim(t, h, key, false)
 		if busy != nil {
@@ -122,7 +123,8 @@ func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() V) (actual V, loaded boo
 		return v, true
 	}
 	t := m.loadOrInit()
-	h, s := t.locate(key)
+	h, i := t.locate(key)
+	s := t.segment(i)
 	for {
 		e, mk, cur, busy := s.claim(t, h, key, true)
 		if busy != nil {

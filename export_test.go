@@ -2,6 +2,7 @@ package safemap
 
 import (
 	"fmt"
+	"iter"
 	"runtime"
 )
 
@@ -14,8 +15,7 @@ func (m *Map[K, V]) promoteAll() {
 	if t == nil {
 		return
 	}
-	for i := range t.segs {
-		s := &t.segs[i]
+	for s := range t.allSegments() {
 		s.mu.Lock()
 		if s.loadRead(t).amended {
 			s.promoteLocked(t)
@@ -30,8 +30,7 @@ func (m *Map[K, V]) nearPromotion() {
 	if t == nil {
 		return
 	}
-	for i := range t.segs {
-		s := &t.segs[i]
+	for s := range t.allSegments() {
 		s.mu.Lock()
 		if r := s.loadRead(t); r.amended {
 			s.misses = max(len(s.dirty), (r.n+len(s.dirty))/4) - 1
@@ -46,15 +45,26 @@ func (m *Map[K, V]) sweepAll() {
 	if t == nil {
 		return
 	}
-	for i := range t.segs {
-		t.segs[i].sweepNow(t)
+	for s := range t.allSegments() {
+		s.sweepNow(t)
 	}
 }
 
 // segmentOf returns the index of the segment that holds key.
 func (m *Map[K, V]) segmentOf(key K) int {
-	h, _ := m.loadOrInit().locate(key)
-	return int(h >> (64 - segmentBits))
+	_, i := m.loadOrInit().locate(key)
+	return i
+}
+
+// allSegments yields the segments that t has created.
+func (t *table[K, V]) allSegments() iter.Seq[*segment[K, V]] {
+	return func(yield func(*segment[K, V]) bool) {
+		for i := range t.segs {
+			if s := t.segs[i].Load(); s != nil && !yield(s) {
+				return
+			}
+		}
+	}
 }
 
 // isAmended reports whether any segment's read map is amended.
@@ -72,12 +82,22 @@ func (m *Map[K, V]) checkInvariants() error {
 	}
 	present := 0
 	for i := range t.segs {
-		n, err := t.segs[i].checkLocked(t, i)
+		s := t.segs[i].Load()
+		if s == nil {
+			if t.reads[i].Load() != nil {
+				return fmt.Errorf("segment %d: a read map but no segment", i)
+			}
+			continue
+		}
+		if s.read != &t.reads[i] {
+			return fmt.Errorf("segment %d: read points to another segment's read pointer", i)
+		}
+		n, err := s.checkLocked(t, i)
 		if err != nil {
 			return fmt.Errorf("segment %d: %w", i, err)
 		}
 		present += n
-		if live := t.segs[i].live.Load(); live != int64(n) {
+		if live := s.live.Load(); live != int64(n) {
 			return fmt.Errorf("segment %d: live count %d, but %d keys present", i, live, n)
 		}
 	}

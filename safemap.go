@@ -73,8 +73,8 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		checkHashable(key)
 		return value, false
 	}
-	h, s := t.locate(key)
-	r := s.loadRead(t)
+	h, i := t.locate(key)
+	r := t.loadRead(i)
 	if e := r.find(h, key); e != nil {
 		value, ok, moved := e.load()
 		if moved {
@@ -90,7 +90,9 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		// its filter, lacked the key.
 		return value, false
 	}
-	// The key may be new, in dirty: look under the lock.
+	// The key may be new, in dirty: look under the lock. The segment
+	// exists, since its read map is amended.
+	s := t.segs[i].Load()
 	s.mu.Lock()
 	if e, _ := s.findLocked(t, h, key); e != nil {
 		// Under mu, and before missLocked may promote: e is current, not
@@ -207,9 +209,9 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 		}
 		t = m.loadOrInit()
 	}
-	h, s := t.locate(key)
+	h, i := t.locate(key)
 	for {
-		r := s.loadRead(t)
+		r := t.loadRead(i)
 		e := r.find(h, key)
 		if e == nil && !w.op.creates() && (!r.amended || !r.mayHaveDirty(h)) {
 			// Absent when read was loaded (see Load), and nothing to add.
@@ -222,13 +224,14 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 				continue
 			}
 			if !stale {
-				s.counted(t, r, prev, changed, w.op)
+				// The segment exists: its read map holds e.
+				t.segs[i].Load().counted(t, r, prev, changed, w.op)
 				return prev, changed
 			}
 			// The entry was expunged or moved: r is stale. Retry under
 			// the lock, which sees the current read map.
 		}
-		prev, changed, busy := s.writeLocked(t, h, key, w)
+		prev, changed, busy := t.segment(i).writeLocked(t, h, key, w)
 		if busy == nil {
 			return prev, changed
 		}
@@ -321,20 +324,22 @@ func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 	if t == nil {
 		return
 	}
-	for i := range t.segs {
-		if !t.segs[i].rangeSegment(t, f) {
+	for i := range t.reads {
+		if !t.rangeSegment(i, f) {
 			return
 		}
 	}
 }
 
-// rangeSegment calls f for each key present in the segment, as Range does.
+// rangeSegment calls f for each key present in segment i, as Range does.
 // It reports whether f asked to go on.
-func (s *segment[K, V]) rangeSegment(t *table[K, V], f func(key K, value V) bool) bool {
-	r := s.loadRead(t)
+func (t *table[K, V]) rangeSegment(i int, f func(key K, value V) bool) bool {
+	r := t.loadRead(i)
 	if r.amended {
 		// The dirty map holds keys that read lacks: promote it, so that one
-		// read map holds every key the segment had at this point.
+		// read map holds every key the segment had at this point. The
+		// segment exists, since its read map is amended.
+		s := t.segs[i].Load()
 		s.mu.Lock()
 		if r = s.loadRead(t); r.amended {
 			s.promoteKeepingLocked(t)
@@ -383,6 +388,8 @@ func (m *Map[K, V]) Clear() {
 	m.t.Store(old.cleared())
 	m.initMu.Unlock()
 	for i := range old.segs {
-		old.segs[i].stopSweep()
+		if s := old.segs[i].Load(); s != nil {
+			s.stopSweep()
+		}
 	}
 }

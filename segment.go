@@ -32,12 +32,15 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K
 	r := s.loadRead(t)
 	switch {
 	case !r.amended:
+		hint := 0
+		if s.read.Load() == nil {
+			hint = t.dirtyHint // the segment's first dirty map
+		}
 		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {
-			s.dirty = make(map[K]*entry[K, V], s.dirtyHint)
+			s.dirty = make(map[K]*entry[K, V], hint)
 		}
 		nr := r.amend(true)
-		nr.filter = newFilter(s.dirtyHint)
-		s.dirtyHint = 0
+		nr.filter = newFilter(hint)
 		s.read.Store(nr)
 		r = nr
 	case len(s.dirty) >= filterCapacity(r.filter):

@@ -13,7 +13,9 @@ func (m *Map[K, V]) Len() int {
 	}
 	var n int64
 	for i := range t.segs {
-		n += t.segs[i].live.Load()
+		if s := t.segs[i].Load(); s != nil {
+			n += s.live.Load()
+		}
 	}
 	return int(max(n, 0))
 }
@@ -55,7 +57,9 @@ func (m *Map[K, V]) Stats() Stats {
 		return st
 	}
 	for i := range t.segs {
-		t.segs[i].addStats(t, &st)
+		if s := t.segs[i].Load(); s != nil {
+			s.addStats(t, &st)
+		}
 	}
 	st.Amended = st.AmendedSegments > 0
 	st.Promotions = t.stats.promotions.Load()

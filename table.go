@@ -29,8 +29,20 @@ type table[K comparable, V any] struct {
 	empty    *readOnly[K, V] // what a nil read pointer stands for; shared by every table of a map, never written
 
 	valuesComparable bool // staticallyComparable[V]()
+	dirtyHint        int  // sizes each segment's first dirty map (WithCapacity); 0 after Clear
 
-	segs [segments]segment[K, V]
+	// reads[i] is segment i's read pointer (see segment.read). The read
+	// pointers live here, not in the segments, so that a load reaches its
+	// read map with no hop through the segment. They change only at
+	// promotions, so readers of different segments share their cache lines
+	// at no cost.
+	reads [segments]atomic.Pointer[readOnly[K, V]]
+	// segs[i] is segment i, nil until the first write that needs its lock
+	// (see segment): a new table, and so Clear, allocates no segment, and a
+	// small map only the segments it uses. It is set once, by CAS, and never
+	// changes after. reads[i] is nil while segs[i] is: only the segment
+	// stores its read pointer, under its lock.
+	segs [segments]atomic.Pointer[segment[K, V]]
 }
 
 // lifetimeStats holds the counts that Stats reports over a map's life.
@@ -42,19 +54,15 @@ type lifetimeStats struct {
 // A segment is one independent read/dirty/misses map, holding the keys whose
 // hash starts with its index.
 type segment[K comparable, V any] struct {
-	// Loaded without mu at any time.
-	//
-	// read is nil until the segment's first promotion, which reads as
-	// the table's empty read map (see loadRead): a new table, and so Clear,
-	// then needs no store per segment. It is stored only with mu held,
-	// never set back to nil, and the map it points to never changes once
-	// published. Every key in read that is not
-	// expunged has its only entry there: a key never has entries in both
-	// read and dirty (expunged entries aside).
-	read atomic.Pointer[readOnly[K, V]]
-	// The rest of the cache line stays empty, so that writers taking mu
-	// do not evict read from the caches of the readers.
-	_ [56]byte
+	// read points to the segment's read pointer, in the table (see
+	// table.reads). It is loaded without mu at any time, and is nil until
+	// the segment's first new key, which reads as the table's empty read
+	// map (see loadRead): a new table, and so Clear, then needs no store
+	// per segment. It is stored only with mu held, never set back to nil,
+	// and the map it points to never changes once published. Every key in
+	// read that is not expunged has its only entry there: a key never has
+	// entries in both read and dirty (expunged entries aside).
+	read *atomic.Pointer[readOnly[K, V]]
 
 	// Guarded by mu.
 	mu sync.Mutex
@@ -69,8 +77,6 @@ type segment[K comparable, V any] struct {
 	// misses counts the lock trips of amended reads since the last
 	// promotion; it is zero whenever dirty is nil.
 	misses int
-	// dirtyHint sizes the first dirty map (WithCapacity); then it is zero.
-	dirtyHint int
 	// dirtyDead counts the deleted entries of dirty, at most: revivals
 	// under mu decrement it, a compute's lock-free revival does not. It
 	// is reset whenever dirty is purged or promoted (see purgeDirtyLocked).
@@ -90,6 +96,11 @@ type segment[K comparable, V any] struct {
 	sweepArmed atomic.Bool
 	_          [64 - 60]byte // pads the fields above to a cache line on 64-bit platforms
 
+	// The fields above fill the segment's first 64 bytes, and live the
+	// next 64: the segment is 128 bytes, a size class whose objects the
+	// allocator aligns to 64 bytes, so each half is one cache line
+	// (TestLayout checks the sizes).
+
 	// live counts the keys present in the segment. Writers add after their
 	// CAS (or under mu), so it is exact whenever no write is in flight. It
 	// sits on its own cache line: writers update it, readers of the segment
@@ -100,10 +111,18 @@ type segment[K comparable, V any] struct {
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
 // read map and lifetime counts: what Clear installs. It allocates nothing
-// but the table.
+// but the table, which holds no segment yet.
 func (t *table[K, V]) cleared() *table[K, V] {
 	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved,
 		stats: t.stats, empty: t.empty, valuesComparable: t.valuesComparable}
+}
+
+// loadRead returns segment i's read map: lock-free, never nil.
+func (t *table[K, V]) loadRead(i int) *readOnly[K, V] {
+	if r := t.reads[i].Load(); r != nil {
+		return r
+	}
+	return t.empty
 }
 
 // loadRead returns the segment's read map: lock-free, never nil.
@@ -112,6 +131,19 @@ func (s *segment[K, V]) loadRead(t *table[K, V]) *readOnly[K, V] {
 		return r
 	}
 	return t.empty
+}
+
+// segment returns segment i, creating it if no goroutine has yet. Racing
+// creators agree through the CAS: the losers drop theirs, unused.
+func (t *table[K, V]) segment(i int) *segment[K, V] {
+	if s := t.segs[i].Load(); s != nil {
+		return s
+	}
+	s := &segment[K, V]{read: &t.reads[i]}
+	if t.segs[i].CompareAndSwap(nil, s) {
+		return s
+	}
+	return t.segs[i].Load()
 }
 
 // firstTable returns the first table of a new map. capacity presizes each
@@ -127,17 +159,16 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		valuesComparable: staticallyComparable[V](),
 	}
 	if capacity > 0 {
-		for i := range t.segs {
-			t.segs[i].dirtyHint = capacity/segments + 1
-		}
+		t.dirtyHint = capacity/segments + 1
 	}
 	return t
 }
 
-// locate returns the hash of key and the segment that holds it.
-func (t *table[K, V]) locate(key K) (uint64, *segment[K, V]) {
+// locate returns the hash of key and the index of the segment that holds
+// it.
+func (t *table[K, V]) locate(key K) (uint64, int) {
 	h := t.hasher.hash(key)
-	return h, &t.segs[h>>(64-segmentBits)]
+	return h, int(h >> (64 - segmentBits))
 }
 
 // unhashableSeed hashes keys only to make an unhashable key panic on a map
@@ -153,8 +184,8 @@ func checkHashable[K comparable](key K) {
 // leave nil once and never return to it, so if every segment still has
 // nil, every segment had it at the start of the call.
 func (t *table[K, V]) untouched() bool {
-	for i := range t.segs {
-		if t.segs[i].read.Load() != nil {
+	for i := range t.reads {
+		if t.reads[i].Load() != nil {
 			return false
 		}
 	}

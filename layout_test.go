@@ -1,0 +1,44 @@
+package safemap
+
+import (
+	"reflect"
+	"strconv"
+	"testing"
+)
+
+// TestLayout checks the sizes and offsets that the padding comments of
+// segment and table promise, on 64-bit platforms (the padding is written
+// for them). It uses reflect, not unsafe.
+func TestLayout(t *testing.T) {
+	if strconv.IntSize != 64 {
+		t.Skip("the padding is computed for 64-bit platforms")
+	}
+	check := func(typ reflect.Type, field string, want uintptr) {
+		t.Helper()
+		f, ok := typ.FieldByName(field)
+		if !ok {
+			t.Fatalf("%v has no field %s", typ, field)
+		}
+		if f.Offset != want {
+			t.Errorf("%v.%s at offset %d, want %d", typ, field, f.Offset, want)
+		}
+	}
+	seg := reflect.TypeFor[segment[string, int]]()
+	if seg.Size() != 128 {
+		t.Errorf("segment is %d bytes, want 128 (two cache lines)", seg.Size())
+	}
+	check(seg, "live", 64)
+
+	tab := reflect.TypeFor[table[string, int]]()
+	check(tab, "reads", 64)
+
+	// A bucket of 8-byte keys: tags and keys fill the first cache line.
+	b := reflect.TypeFor[bucket[int, int]]()
+	check(b, "entries", 64)
+	if e := reflect.TypeFor[entry[int, int]](); e.Size() != 8 {
+		t.Errorf("an entry is %d bytes, want 8 (one pointer)", e.Size())
+	}
+	if e := reflect.TypeFor[loneEntry[int, int]](); e.Size() != 16 {
+		t.Errorf("a lone entry is %d bytes, want 16", e.Size())
+	}
+}
