@@ -74,8 +74,9 @@
 // the segment as a tombstone, so that a key deleted and stored again keeps
 // its lock-free entry, until a rebuild of the segment drops them: at once
 // when three quarters of its entries (and at least 32) are deleted, and
-// otherwise within two sweep delays (a sweep delay is 100ms plus 10µs per
-// entry of the segment, at most 1s) with no further call on the map. Nothing ever writes into a value box a reader may hold.
+// otherwise within two sweep delays (a sweep delay is 500ms plus 100µs per
+// entry of the segment, at most 1s) with no further call on the map.
+// Nothing ever writes into a value box a reader may hold.
 //
 // Callbacks (Range, the iterators, Compute, LoadOrCompute) run with no lock
 // held. A panic in a callback propagates to the caller and leaves the map

@@ -181,7 +181,7 @@ func TestClearReleasesMemory(t *testing.T) {
 	v = nil
 	m.Clear()
 	// 20 cycles with 1ms pauses, so that the cleanup goroutine gets to run
-	// on a loaded machine: far less than the 100ms a sweep timer waits, so
+	// on a loaded machine: far less than the 500ms a sweep timer waits, so
 	// a value kept by the dropped table's timer would still fail the test.
 	if !collected(&done, 20) {
 		t.Fatal("value still reachable after Clear")
