@@ -4,6 +4,11 @@
 #
 #   scripts/bench.sh [OUT]        # raw results go to OUT (default bench.txt)
 #
+# Next to OUT it writes OUT.env (machine and Go version), and, with OUT's
+# .txt replaced: -benchstat.txt (benchstat -col /impl), -ratios.txt
+# (scripts/ratios.py) and -tables.md (scripts/benchtables.py, the tables of
+# BENCHMARKS.md).
+#
 # COUNT (default 6), CPUS (default 1,2) and BENCHTIME (default 200ms) tune
 # the run; the defaults take about 20 minutes on 2 cores. Run it on a quiet
 # machine: anything else running skews the figures.
@@ -28,4 +33,7 @@ go test -run '^$' -bench 'GoSet|Mixed|LoadHitSerial' -benchtime "$benchtime" \
 # The memory benchmark fills 1,000,000 entries per run: once per count.
 go test -run '^$' -bench 'Memory' -benchtime 1x -count "$count" . | tee -a "$out"
 
-benchstat -col /impl "$out"
+base=${out%.txt}
+benchstat -col /impl "$out" | tee "$base-benchstat.txt"
+python3 scripts/ratios.py "$out" > "$base-ratios.txt"
+python3 scripts/benchtables.py "$out" > "$base-tables.md"

@@ -17,17 +17,31 @@ import re
 import statistics
 import sys
 
-LINE = re.compile(r"^(Benchmark\S+?)/impl=([a-z0-9]+)(?:-(\d+))?\s+\d+\s+([\d.]+) ns/op")
+LINE = re.compile(r"^(Benchmark\S+?)/impl=([a-z0-9]+)(?:-(\d+))?\s+\d+\s+([\d.]+) ns/op(.*)")
+METRIC = re.compile(r"([\d.]+) ([\w/-]+)")
 PEERS = ["syncmap", "xsyncv3", "xsyncv4", "rwmutex", "gomap"]
 
 
-def main(path):
+def parse(path):
+    """Return the ns/op of every run, keyed by (name, cpu, impl), and the
+    memory benchmark's metrics, keyed by impl and then by unit."""
     runs = collections.defaultdict(list)
+    memory = collections.defaultdict(lambda: collections.defaultdict(list))
     for line in open(path):
         m = LINE.match(line)
-        if m and not line.startswith("BenchmarkMemory"):  # its ns/op is fill time, not a result
-            name, impl, cpu, ns = m.group(1), m.group(2), m.group(3) or "1", float(m.group(4))
-            runs[(name, cpu, impl)].append(ns)
+        if not m:
+            continue
+        name, impl, cpu, ns = m.group(1), m.group(2), m.group(3) or "1", float(m.group(4))
+        if name.startswith("BenchmarkMemory"):  # its ns/op is fill time, not a result
+            for value, unit in METRIC.findall(m.group(5)):
+                memory[impl][unit].append(float(value))
+            continue
+        runs[(name, cpu, impl)].append(ns)
+    return runs, memory
+
+
+def main(path):
+    runs, _ = parse(path)
     benches = sorted({(n, c) for n, c, _ in runs}, key=lambda b: (b[0], int(b[1])))
     groups = collections.defaultdict(lambda: collections.defaultdict(list))
     print("%-70s %4s %9s  %s  %9s" % ("benchmark", "cpu", "safemap", "  ".join("%9s" % p for p in PEERS), "fastest"))
