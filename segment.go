@@ -7,7 +7,7 @@ import "time"
 
 // findLocked returns the entry for key in read or dirty, and whether it came
 // from dirty. mu must be held, so read is current and the entry it returns
-// is not expunged.
+// is neither expunged nor moved.
 func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K, V], inDirty bool) {
 	r := s.loadRead(t)
 	// With mu held the filter holds every key of dirty (keys enter it

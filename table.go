@@ -55,13 +55,15 @@ type lifetimeStats struct {
 // hash starts with its index.
 type segment[K comparable, V any] struct {
 	// read points to the segment's read pointer, in the table (see
-	// table.reads). It is loaded without mu at any time, and is nil until
+	// table.reads). That pointer is loaded without mu at any time, and is nil until
 	// the segment's first new key, which reads as the table's empty read
 	// map (see loadRead): a new table, and so Clear, then needs no store
 	// per segment. It is stored only with mu held, never set back to nil,
-	// and the map it points to never changes once published. Every key in
-	// read that is not expunged has its only entry there: a key never has
-	// entries in both read and dirty (expunged entries aside).
+	// and the tags and keys of the map it points to never change once
+	// published. A key in read has its current entry there and nowhere
+	// else: a key is never in both read and dirty, and the entries of the
+	// current read map are never expunged or moved while mu is free (older
+	// read maps hold expunged and moved entries).
 	read *atomic.Pointer[readOnly[K, V]]
 
 	// Guarded by mu.
