@@ -34,8 +34,10 @@
 //
 // # Design
 //
-// Keys are spread over 16 segments by a hash seeded at random for each map.
-// Each segment is the read/dirty/misses design of sync.Map:
+// Keys are spread over 16 segments by a hash seeded at random for each map;
+// a segment's locked state is allocated when a write first needs it, so a
+// small map, or one just cleared, costs a few hundred bytes. Each segment is
+// the read/dirty/misses design of sync.Map:
 //
 //	         lock-free loads and updates of existing keys
 //	                          |
