@@ -224,8 +224,10 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 				continue
 			}
 			if !stale {
-				// The segment exists: its read map holds e.
-				t.segs[i].Load().counted(t, r, prev, changed, w.op)
+				if changed {
+					// The segment exists: its read map holds e.
+					t.segs[i].Load().counted(t, r, prev, w.op)
+				}
 				return prev, changed
 			}
 			// The entry was expunged or moved: r is stale. Retry under
@@ -240,10 +242,10 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 	}
 }
 
-// counted updates the counts after a lock-free write to an entry of read r.
-func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[V], changed bool, op writeOp) {
+// counted updates the counts after a lock-free write that changed an
+// entry of read r.
+func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[V], op writeOp) {
 	switch {
-	case !changed:
 	case prev == nil: // added: a deleted entry revived
 		s.live.Add(1)
 		r.tombs.Add(-1)
