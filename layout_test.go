@@ -32,7 +32,8 @@ func TestLayout(t *testing.T) {
 	tab := reflect.TypeFor[table[string, int]]()
 	check(tab, "reads", 64)
 
-	// A bucket of 8-byte keys: tags and keys fill the first cache line.
+	// A bucket of 8-byte keys: tags and keys fill its first 64 bytes (see
+	// slotsPerBucket).
 	b := reflect.TypeFor[bucket[int, int]]()
 	check(b, "entries", 64)
 	if e := reflect.TypeFor[entry[int, int]](); e.Size() != 8 {
