@@ -172,7 +172,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	defer s.mu.Unlock()
 	e, inDirty := s.findLocked(t, h, key)
 	if e == nil {
-		e = s.addDirtyLocked(t, h, key)
+		e = s.addDirtyLocked(t, h, key, nil)
 	}
 	mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
 	// Count the miss only now: a promotion expunges deleted entries, and a

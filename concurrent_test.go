@@ -228,6 +228,59 @@ func TestLoadOrComputeExactlyOnce(t *testing.T) {
 	}
 }
 
+// TestLoadOrStoreOneWinner races goroutines on each new key with
+// LoadOrStore, each offering its own value: exactly one call per key
+// stores, and every call returns the stored value. The losers allocate an
+// entry and a box before they take the lock and find the key added (see
+// Map.write); neither may reach the map.
+func TestLoadOrStoreOneWinner(t *testing.T) {
+	var m Map[int, int]
+	keys := iterations(5000)
+	g := 2 * workers()
+	wins := make([]atomic.Int32, keys)
+	got := make([][]int, g) // got[w][k]: what worker w's call on k returned
+	var wg sync.WaitGroup
+	for w := range g {
+		got[w] = make([]int, keys)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range keys {
+				k := (i + w*13) % keys // start apart, then collide
+				v, loaded := m.LoadOrStore(k, k*100+w)
+				if !loaded {
+					wins[k].Add(1)
+				}
+				got[w][k] = v
+				if i%64 == 0 {
+					m.Load(k + keys) // a miss now and then counts toward promotion
+				}
+			}
+		}()
+	}
+	waitOrFail(t, &wg)
+	for k := range keys {
+		if n := wins[k].Load(); n != 1 {
+			t.Fatalf("key %d: %d LoadOrStore calls stored; want 1", k, n)
+		}
+		v, ok := m.Load(k)
+		if !ok || v/100 != k {
+			t.Fatalf("Load(%d) = %d, %v; want a value of key %d", k, v, ok, k)
+		}
+		for w := range g {
+			if got[w][k] != v {
+				t.Fatalf("worker %d: LoadOrStore(%d) returned %d; the map holds %d", w, k, got[w][k], v)
+			}
+		}
+	}
+	if m.Len() != keys {
+		t.Fatalf("Len() = %d; want %d", m.Len(), keys)
+	}
+	if err := m.checkInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestComputeIsAtomic increments counters with Compute from many goroutines,
 // mixed with Stores to other keys: no increment may be lost.
 func TestComputeIsAtomic(t *testing.T) {

@@ -210,12 +210,24 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 		t = m.loadOrInit()
 	}
 	h, i := t.locate(key)
+	var ne *entry[K, V] // an entry made for the key before taking the lock
 	for {
 		r := t.loadRead(i)
 		e := r.find(h, key)
-		if e == nil && !w.op.creates() && (!r.amended || !r.mayHaveDirty(h)) {
-			// Absent when read was loaded (see Load), and nothing to add.
-			return nil, false
+		if e == nil && (!r.amended || !r.mayHaveDirty(h)) {
+			if !w.op.creates() {
+				// Absent when read was loaded (see Load), and nothing to add.
+				return nil, false
+			}
+			// Absent when read was loaded: the locked path will most
+			// likely add the key. Allocate its entry and box now, so that
+			// the lock is not held while the allocator works (or makes
+			// this goroutine help the collector). If the key turns out to
+			// be present after all, they are garbage, never seen by anyone.
+			if ne == nil {
+				ne = &new(loneEntry[K, V]).e
+			}
+			w.prepare()
 		}
 		if e != nil {
 			prev, changed, busy, stale := e.update(w)
@@ -233,7 +245,9 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 			// The entry was expunged or moved: r is stale. Retry under
 			// the lock, which sees the current read map.
 		}
-		prev, changed, busy := t.segment(i).writeLocked(t, h, key, w)
+		// writeLocked uses ne only for a key it adds, and then returns
+		// with busy nil: ne is never added twice.
+		prev, changed, busy := t.segment(i).writeLocked(t, h, key, w, ne)
 		if busy == nil {
 			return prev, changed
 		}
@@ -256,8 +270,10 @@ func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[V],
 }
 
 // writeLocked is write's slow path, with the segment locked. It returns a
-// compute's pending mark in busy, without waiting, if one owns the key.
-func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]) (prev *box[V], changed bool, busy *pending) {
+// compute's pending mark in busy, without waiting, if one owns the key. If
+// it adds the key, it uses ne, when not nil, as the key's new entry (see
+// addDirtyLocked).
+func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V], ne *entry[K, V]) (prev *box[V], changed bool, busy *pending) {
 	s.mu.Lock()
 	// Deferred, because equal may panic on exotic values that passed
 	// mustBeComparable (see there); the lock must not stay held.
@@ -273,7 +289,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]
 			}
 			return nil, false, nil
 		}
-		e = s.addDirtyLocked(t, h, key)
+		e = s.addDirtyLocked(t, h, key, ne)
 	}
 	prev, changed, busy, _ = e.update(w) // never expunged: e is current
 	if busy != nil {

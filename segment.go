@@ -22,13 +22,15 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K,
 }
 
 // addDirtyLocked adds a deleted entry for key, whose hash is h and which
-// neither read nor dirty holds, to the dirty map, marking read amended.
+// neither read nor dirty holds, to the dirty map, marking read amended. The
+// entry is ne if not nil: a fresh entry (deleted, and never reachable
+// before) that the caller allocated before taking mu.
 //
 // The key's bit goes into read's dirty filter before the key goes into
 // dirty: a reader that finds the bit clear may then report the key absent
 // without the lock (see readOnly.filter). When dirty outgrows the filter, a
 // new read map with a filter twice as large is published first.
-func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K, V] {
+func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, ne *entry[K, V]) *entry[K, V] {
 	r := s.loadRead(t)
 	switch {
 	case !r.amended:
@@ -53,9 +55,11 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *entry[K
 		r = nr
 	}
 	r.addToFilter(h)
-	e := &new(loneEntry[K, V]).e
-	s.dirty[key] = e
-	return e
+	if ne == nil {
+		ne = &new(loneEntry[K, V]).e
+	}
+	s.dirty[key] = ne
+	return ne
 }
 
 // deletedDirtyLocked records that a write deleted an entry of the dirty

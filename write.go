@@ -52,6 +52,15 @@ func (w *write[V]) next(cur *box[V]) (*box[V], bool) {
 	return w.nb, true
 }
 
+// prepare makes the new box ahead of need, for a write about to take a
+// lock: only Store, Swap and LoadOrStore call it, and each of them stores
+// w.value if it changes anything.
+func (w *write[V]) prepare() {
+	if w.nb == nil {
+		w.nb = &box[V]{value: w.value}
+	}
+}
+
 // equal compares two values with ==, as sync.Map does. The callers have
 // already checked with mustBeComparable that the comparison cannot panic.
 func equal[V any](a, b V) bool {
