@@ -230,6 +230,17 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 			w.prepare()
 		}
 		if e != nil {
+			// The commonest writes that change nothing, decided by one
+			// load without entering update's loop: a delete or compare of
+			// a deleted key, a LoadOrStore of a present one. They
+			// linearize at the load, as update's would.
+			if b := e.p.Load(); b == nil {
+				if !w.op.creates() {
+					return nil, false
+				}
+			} else if b.pending == nil && w.op == opLoadOrStore {
+				return b, false
+			}
 			prev, changed, busy, stale := e.update(w)
 			if busy != nil {
 				busy.done.Wait()
