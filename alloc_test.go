@@ -51,6 +51,19 @@ func TestAllocs(t *testing.T) {
 			t.Errorf("%s: %v allocations per call; budget %v", b.name, got, b.max)
 		}
 	}
+	// Range over segments with new keys in small dirty maps, which it
+	// copies instead of promoting.
+	var md Map[int, int]
+	for i := range 1024 {
+		md.Store(i, i)
+	}
+	md.promoteAll()
+	for i := range segments {
+		md.Store(keysInSegment(&md, i, 1, 2000)[0], 0)
+	}
+	if got := testing.AllocsPerRun(200, func() { md.Range(func(k, v int) bool { return true }) }); got > 0 {
+		t.Errorf("Range over small dirty maps: %v allocations per call; budget 0", got)
+	}
 	// Delete of present keys, then their re-Store (which pays for its box).
 	j := 0
 	if got := testing.AllocsPerRun(500, func() { m.Delete(j); j++ }); got > 0 {

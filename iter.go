@@ -12,8 +12,9 @@ import "iter"
 // writes. The body runs with no lock held; a break stops the iteration, and
 // a panic propagates with the map unchanged and usable.
 //
-// A full iteration is O(n). Like Range, it promotes a segment's dirty map
-// before visiting the segment, and it does not allocate per element.
+// A full iteration is O(n). Like Range, it copies or promotes the new keys
+// of a segment's dirty map before visiting the segment (see [Map.Range]),
+// and it does not allocate per element.
 func (m *Map[K, V]) All() iter.Seq2[K, V] {
 	return m.Range
 }

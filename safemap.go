@@ -333,68 +333,6 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V]
 	return prev, changed, nil
 }
 
-// Range calls f sequentially for each key and value present in the map. If
-// f returns false, Range stops the iteration. [Map.All] does the same as an
-// iterator, for a range-over-func loop.
-//
-// Range does not necessarily correspond to any consistent snapshot of the
-// Map's contents: no key will be visited more than once, but if the value
-// for any key is stored or deleted concurrently (including by f), Range may
-// reflect any mapping for that key from any point during the Range call.
-// Range does not block other methods on the receiver; even f itself may call
-// any method on m. f runs with no lock held; if it panics, the panic
-// propagates to the caller of Range, and the map is unchanged and usable.
-//
-// Range is O(n) in the number of entries of the segments it visits. Before
-// it visits a segment whose dirty map holds new keys, it promotes that dirty
-// map (amortised over the writes that filled it); it does not allocate.
-func (m *Map[K, V]) Range(f func(key K, value V) bool) {
-	t := m.t.Load()
-	if t == nil {
-		return
-	}
-	for i := range t.reads {
-		if !t.rangeSegment(i, f) {
-			return
-		}
-	}
-}
-
-// rangeSegment calls f for each key present in segment i, as Range does.
-// It reports whether f asked to go on.
-func (t *table[K, V]) rangeSegment(i int, f func(key K, value V) bool) bool {
-	r := t.loadRead(i)
-	if r.amended {
-		// The dirty map holds keys that read lacks: promote it, so that one
-		// read map holds every key the segment had at this point. The
-		// segment exists, since its read map is amended.
-		s := t.segs[i].Load()
-		s.mu.Lock()
-		if r = s.loadRead(t); r.amended {
-			s.promoteKeepingLocked(t)
-			r = s.loadRead(t)
-		}
-		s.mu.Unlock()
-	}
-	for i := range r.buckets {
-		b := &r.buckets[i]
-		for j := range b.entries {
-			if b.tags>>(8*j)&0x80 == 0 {
-				break // slots fill in order: the rest are empty
-			}
-			v, ok, moved := b.entries[j].load()
-			if moved {
-				// A rebuild since r was loaded: the value is in a newer map.
-				v, ok = r.loadMoved(t.hasher.hash(b.keys[j]), b.keys[j])
-			}
-			if ok && !f(b.keys[j], v) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // Clear deletes all the entries, resulting in an empty Map.
 //
 // Clear takes effect at one instant for every key: it replaces the map's

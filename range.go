@@ -1,0 +1,117 @@
+package safemap
+
+// Range calls f sequentially for each key and value present in the map. If
+// f returns false, Range stops the iteration. [Map.All] does the same as an
+// iterator, for a range-over-func loop.
+//
+// Range does not necessarily correspond to any consistent snapshot of the
+// Map's contents: no key will be visited more than once, but if the value
+// for any key is stored or deleted concurrently (including by f), Range may
+// reflect any mapping for that key from any point during the Range call.
+// Range does not block other methods on the receiver; even f itself may call
+// any method on m. f runs with no lock held; if it panics, the panic
+// propagates to the caller of Range, and the map is unchanged and usable.
+//
+// Range is O(n) in the number of entries of the segments it visits, and it
+// does not allocate. A segment whose dirty map holds new keys costs it the
+// segment's lock: a dirty map of at most 16 keys is copied, under the lock,
+// and visited after the read map; a larger one is promoted first (amortised
+// over the writes that filled it). So a Range after each new key, as in a
+// cache that adds a key and then scans, never copies the whole segment.
+func (m *Map[K, V]) Range(f func(key K, value V) bool) {
+	t := m.t.Load()
+	if t == nil {
+		return
+	}
+	for i := range t.reads {
+		if !t.rangeSegment(i, f) {
+			return
+		}
+	}
+}
+
+// dirtyCopyMax is the most keys of a dirty map that Range copies instead of
+// promoting them.
+const dirtyCopyMax = 16
+
+// rangeSegment calls f for each key present in segment i, as Range does.
+// It reports whether f asked to go on.
+func (t *table[K, V]) rangeSegment(i int, f func(key K, value V) bool) bool {
+	r := t.loadRead(i)
+	if r.amended {
+		// The dirty map holds keys that read lacks. The segment exists,
+		// since its read map is amended.
+		s := t.segs[i].Load()
+		s.mu.Lock()
+		if r = s.loadRead(t); r.amended {
+			if len(s.dirty) <= dirtyCopyMax {
+				return t.rangeCopyingDirty(s, r, f) // unlocks mu
+			}
+			// Promote, so that one read map holds every key the segment
+			// had at this point.
+			s.promoteKeepingLocked(t)
+			r = s.loadRead(t)
+		}
+		s.mu.Unlock()
+	}
+	return t.rangeRead(r, f)
+}
+
+// rangeCopyingDirty calls f for each key present in segment s: the keys of
+// r, its current read map, and those of its dirty map, which it copies with
+// their values before it unlocks mu (which the caller holds). Read and dirty
+// hold no key in common while mu is held, so no key is visited twice; each
+// copied value is the key's value at a point during the Range. It reports
+// whether f asked to go on.
+//
+// It is a function of its own, never inlined, so that only the Range calls
+// that copy pay for the copy's room on the stack (16 keys and values).
+//
+//go:noinline
+func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], f func(key K, value V) bool) bool {
+	var buf [dirtyCopyMax]struct {
+		k K
+		v V
+	}
+	n := 0
+	for k, e := range s.dirty {
+		// Under mu a dirty entry is current: never moved or expunged.
+		if v, ok, _ := e.load(); ok {
+			buf[n].k, buf[n].v = k, v
+			n++
+		}
+	}
+	s.mu.Unlock()
+	if !t.rangeRead(r, f) {
+		return false
+	}
+	for j := range buf[:n] {
+		if !f(buf[j].k, buf[j].v) {
+			return false
+		}
+	}
+	return true
+}
+
+// rangeRead calls f for each key present in read map r, taking each
+// value from the key's current entry (following r's next links if a
+// rebuild has moved it since). It reports whether f asked to go on.
+func (t *table[K, V]) rangeRead(r *readOnly[K, V], f func(key K, value V) bool) bool {
+	for i := range r.buckets {
+		b := &r.buckets[i]
+		for j := range b.entries {
+			if b.tags>>(8*j)&0x80 == 0 {
+				break // slots fill in order: the rest are empty
+			}
+			v, ok, moved := b.entries[j].load()
+			if moved {
+				// A rebuild since r was loaded: the value is in a newer map.
+				v, ok = r.loadMoved(t.hasher.hash(b.keys[j]), b.keys[j])
+			}
+			if ok && !f(b.keys[j], v) {
+				return false
+			}
+		}
+	}
+	return true
+}
