@@ -29,6 +29,13 @@ func TestLayout(t *testing.T) {
 	}
 	check(seg, "live", 64)
 
+	ro := reflect.TypeFor[readOnly[string, int]]()
+	if ro.Size() != 128 {
+		t.Errorf("readOnly is %d bytes, want 128 (two cache lines)", ro.Size())
+	}
+	check(ro, "n", 64)
+	check(ro, "tombs", 72)
+
 	tab := reflect.TypeFor[table[string, int]]()
 	check(tab, "reads", 64)
 

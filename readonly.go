@@ -46,9 +46,11 @@ type bucket[K comparable, V any] struct {
 // forward bucket by bucket until it finds the key or a bucket without the
 // overflow mark. Building never fills every slot, so every probe ends.
 type readOnly[K comparable, V any] struct {
+	// The first 64 bytes hold what readers load, none of it written after
+	// publication; the counts that writers update live on the next 64 (see
+	// tombs).
+
 	buckets []bucket[K, V]
-	n       int  // entries in buckets, live or not
-	amended bool // whether the dirty map holds keys that buckets lack
 
 	// filter is a Bloom filter of the dirty map's keys, present exactly
 	// when amended. addDirtyLocked sets a key's bits before the key enters
@@ -58,11 +60,6 @@ type readOnly[K comparable, V any] struct {
 	// from dirty leave their bits set: a false positive costs a lock trip.
 	filter []atomic.Uint64
 
-	// tombs counts the entries of buckets deleted since the map was built,
-	// less those revived. It only decides when to rebuild, so races that
-	// make it a little off cost nothing but an early or late rebuild.
-	tombs atomic.Int64
-
 	// next leads from buckets to the read map built from them, once a
 	// rebuild has begun to move their entries there. It is set, under mu,
 	// before the first entry moves, and never changes again; so a reader
@@ -71,6 +68,23 @@ type readOnly[K comparable, V any] struct {
 	// buckets (see amend) shares next. It is nil only when buckets is
 	// empty: then there is nothing to move.
 	next *atomic.Pointer[readOnly[K, V]]
+
+	amended bool // whether the dirty map holds keys that buckets lack
+	_       [64 - 57]byte
+
+	n int // entries in buckets, live or not
+
+	// tombs counts the entries of buckets deleted since the map was built,
+	// less those revived. It only decides when to rebuild, so races that
+	// make it a little off cost nothing but an early or late rebuild.
+	//
+	// Lock-free deletes and revivals write it, so it sits apart from the
+	// fields that every load reads: the read map is 128 bytes, a size
+	// class whose objects the allocator aligns to 64 bytes, so a write to
+	// tombs does not take the readers' cache line away from the other
+	// cores (TestLayout checks the offsets).
+	tombs atomic.Int64
+	_     [48]byte
 }
 
 // newReadOnly returns an empty read map with room for n entries.
