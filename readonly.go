@@ -129,27 +129,41 @@ func home(h uint64, n int) int {
 	return int(i)
 }
 
+// match returns a mask with the high bit set in the byte of each slot of b
+// whose tag may be hash h's: bytes of x are zero where the tag matches, and
+// the bit trick finds zero bytes, with rare false hits just above a true
+// one, which the key comparison weeds out. Empty slots and the overflow
+// byte never match, since every tag has its high bit set.
+func (b *bucket[K, V]) match(h uint64) uint64 {
+	x := b.tags ^ tagOf(h)*lowBits
+	return (x - lowBits) &^ x & highBits
+}
+
+// slotOf returns the slot of the lowest byte set in a mask from match.
+func slotOf(m uint64) int {
+	return bits.TrailingZeros64(m) >> 3
+}
+
+// overflowed reports whether building b's read map passed over b, full, to
+// place a key further on (see bucket).
+func (b *bucket[K, V]) overflowed() bool {
+	return b.tags>>56 != 0
+}
+
 // find returns the entry for key, or nil. h is the key's hash.
 func (r *readOnly[K, V]) find(h uint64, key K) *entry[K, V] {
 	bs := r.buckets
 	if len(bs) == 0 {
 		return nil
 	}
-	tag := tagOf(h)
-	pattern := tag * lowBits
 	for i := home(h, len(bs)); ; {
 		b := &bs[i]
-		// Bytes of x are zero where the tag matches. The bit trick below
-		// finds zero bytes, with rare false hits just above a true one; the
-		// key comparison weeds those out. Empty slots and the overflow byte
-		// never match, since every tag has its high bit set.
-		x := b.tags ^ pattern
-		for m := (x - lowBits) &^ x & highBits; m != 0; m &= m - 1 {
-			if j := bits.TrailingZeros64(m) >> 3; b.keys[j] == key {
+		for m := b.match(h); m != 0; m &= m - 1 {
+			if j := slotOf(m); b.keys[j] == key {
 				return &b.entries[j]
 			}
 		}
-		if b.tags>>56 == 0 {
+		if !b.overflowed() {
 			return nil // no key was ever placed past this bucket
 		}
 		if i++; i == len(bs) {

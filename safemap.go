@@ -75,7 +75,19 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	}
 	h, i := t.locate(key)
 	r := t.loadRead(i)
-	if e := r.find(h, key); e != nil {
+	// The home bucket's first tag match is checked here, not through find
+	// (too large to inline): most hits, and the misses whose home bucket
+	// never overflowed, end without a call.
+	var e *entry[K, V]
+	if bs := r.buckets; len(bs) != 0 {
+		b := &bs[home(h, len(bs))]
+		if m := b.match(h); m != 0 && b.keys[slotOf(m)] == key {
+			e = &b.entries[slotOf(m)]
+		} else if m != 0 || b.overflowed() {
+			e = r.find(h, key)
+		}
+	}
+	if e != nil {
 		value, ok, moved := e.load()
 		if moved {
 			// A rebuild moved the entry after we loaded r: the value is in
