@@ -46,15 +46,14 @@ func (w *write[V]) next(cur *box[V]) (*box[V], bool) {
 	case opCompareAndDelete:
 		return nil, cur != nil && equal(cur.value, w.old)
 	}
-	if w.nb == nil {
-		w.nb = &box[V]{value: w.value}
-	}
+	w.prepare()
 	return w.nb, true
 }
 
-// prepare makes the new box ahead of need, for a write about to take a
-// lock: only Store, Swap and LoadOrStore call it, and each of them stores
-// w.value if it changes anything.
+// prepare makes the write's new box, once: next calls it when the write
+// changes the entry, and Map.write ahead of need, before it takes a lock,
+// for Store, Swap and LoadOrStore only, each of which stores w.value if it
+// changes anything.
 func (w *write[V]) prepare() {
 	if w.nb == nil {
 		w.nb = &box[V]{value: w.value}
