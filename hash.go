@@ -14,9 +14,30 @@ import (
 // multiply-fold over 8-byte words (the construction of wyhash), and every
 // other type [maphash.Comparable], which panics, as a Go map does, for a key
 // whose dynamic type is not comparable. Choosing once saves a type switch
-// per call, about half the cost of hashing an int (BenchmarkHash).
+// per call, about half the cost of hashing an int.
 type hasher[K comparable] struct {
 	hash func(K) uint64
+	// isInt reports that K is int. Then quick computes hash's result
+	// inline, without the indirect call: the seeds are a = s0^k0 and
+	// b = s1^k1 of hash's closure (see hashWord).
+	isInt bool
+	a, b  uint64
+}
+
+// quick returns key's hash and true when K is int, and false otherwise.
+// It is small enough to inline, so that Load and write hash int keys with
+// no call at all; a function holding both this and the call through hash
+// costs too much to inline. The assertion succeeds when K is int, and also
+// when K is an interface type holding an int, which hash treats with
+// maphash.Comparable: isInt, set only when K is int exactly, rules that
+// out. For other key types the assertion costs one comparison of type
+// words; the conversion to any does not escape, so it does not allocate
+// (TestAllocs). Testing isInt first measured slower.
+func (h *hasher[K]) quick(key K) (uint64, bool) {
+	if k, ok := any(key).(int); ok && h.isInt {
+		return mum(uint64(k)^h.a, h.b), true
+	}
+	return 0, false
 }
 
 func newHasher[K comparable]() hasher[K] {
@@ -48,10 +69,11 @@ func newHasher[K comparable]() hasher[K] {
 	}
 	// When K is one of the types above, f has type func(K) uint64 exactly.
 	if fn, ok := f.(func(K) uint64); ok {
-		return hasher[K]{fn}
+		_, isInt := any(*new(K)).(int)
+		return hasher[K]{hash: fn, isInt: isInt, a: s0 ^ k0, b: s1 ^ k1}
 	}
 	seed := maphash.MakeSeed()
-	return hasher[K]{func(k K) uint64 { return maphash.Comparable(seed, k) }}
+	return hasher[K]{hash: func(k K) uint64 { return maphash.Comparable(seed, k) }}
 }
 
 // mum multiplies a and b into 128 bits and folds the halves together: every

@@ -38,6 +38,9 @@ func TestLayout(t *testing.T) {
 
 	tab := reflect.TypeFor[table[string, int]]()
 	check(tab, "reads", 64)
+	if tab.Size() != 344 {
+		t.Errorf("table is %d bytes, want 344 (a 352-byte allocation)", tab.Size())
+	}
 
 	// A bucket of 8-byte keys: tags and keys fill its first 64 bytes (see
 	// slotsPerBucket).

@@ -73,8 +73,11 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		checkHashable(key)
 		return value, false
 	}
-	h, i := t.locate(key)
-	r := t.loadRead(i)
+	h, quick := t.hasher.quick(key) // locate, with int keys hashed inline
+	if !quick {
+		h = t.hasher.hash(key)
+	}
+	r := t.loadRead(segmentOf(h))
 	// The home bucket's first tag match is checked here, not through find
 	// (too large to inline): most hits, and the misses whose home bucket
 	// never overflowed, end without a call.
@@ -104,7 +107,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	}
 	// The key may be new, in dirty: look under the lock. The segment
 	// exists, since its read map is amended.
-	s := t.segs[i].Load()
+	s := t.segs[segmentOf(h)].Load()
 	s.mu.Lock()
 	if e, _ := s.findLocked(t, h, key); e != nil {
 		// Under mu, and before missLocked may promote: e is current, not
@@ -221,7 +224,11 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 		}
 		t = m.loadOrInit()
 	}
-	h, i := t.locate(key)
+	h, quick := t.hasher.quick(key) // locate, with int keys hashed inline
+	if !quick {
+		h = t.hasher.hash(key)
+	}
+	i := segmentOf(h)
 	var ne *entry[K, V] // an entry made for the key before taking the lock
 	for {
 		r := t.loadRead(i)

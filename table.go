@@ -25,11 +25,7 @@ type table[K comparable, V any] struct {
 	expunged *box[V]         // the expunged sentinel; the same for every table of a map
 	swept    *box[V]         // the swept sentinel; likewise
 	moved    *box[V]         // the moved sentinel; likewise
-	stats    *lifetimeStats  // counts that outlive Clear; shared by every table of a map
 	empty    *readOnly[K, V] // what a nil read pointer stands for; shared by every table of a map, never written
-
-	valuesComparable bool // staticallyComparable[V]()
-	dirtyHint        int  // sizes each segment's first dirty map (WithCapacity); 0 after Clear
 
 	// reads[i] is segment i's read pointer (see segment.read). The read
 	// pointers live here, not in the segments, so that a load reaches its
@@ -43,6 +39,12 @@ type table[K comparable, V any] struct {
 	// changes after. reads[i] is nil while segs[i] is: only the segment
 	// stores its read pointer, under its lock.
 	segs [segments]atomic.Pointer[segment[K, V]]
+
+	// Set once, like the fields above, and not needed by loads, so they
+	// come last, after the fields that loads read.
+	stats            *lifetimeStats // counts that outlive Clear; shared by every table of a map
+	dirtyHint        int            // sizes each segment's first dirty map (WithCapacity); 0 after Clear
+	valuesComparable bool           // staticallyComparable[V]()
 }
 
 // lifetimeStats holds the counts that Stats reports over a map's life.
@@ -167,10 +169,16 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 }
 
 // locate returns the hash of key and the index of the segment that holds
-// it.
+// it. Load and write do the same with hasher.quick first, which hashes int
+// keys without a call; locate itself must stay small enough to inline.
 func (t *table[K, V]) locate(key K) (uint64, int) {
 	h := t.hasher.hash(key)
-	return h, int(h >> (64 - segmentBits))
+	return h, segmentOf(h)
+}
+
+// segmentOf returns the segment of the key with hash h.
+func segmentOf(h uint64) int {
+	return int(h >> (64 - segmentBits))
 }
 
 // unhashableSeed hashes keys only to make an unhashable key panic on a map
