@@ -70,7 +70,7 @@ func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op C
 
 // runCompute calls fn for key, whose hash is h and whose entry e mk
 // reserves, and applies the result.
-func (s *segment[K, V]) runCompute(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[V],
+func (s *segment[K, V]) runCompute(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[K, V],
 	fn func(old V, loaded bool) (V, ComputeOp)) (actual V, ok bool) {
 	done := false
 	defer func() {
@@ -84,10 +84,10 @@ func (s *segment[K, V]) runCompute(t *table[K, V], h uint64, key K, e *entry[K, 
 		old = mk.old.value
 	}
 	newValue, op := fn(old, mk.old != nil)
-	var result *box[V]
+	var result *box[K, V]
 	switch op {
 	case UpdateOp:
-		result = &box[V]{value: newValue}
+		result = &box[K, V]{value: newValue, key: key}
 	case DeleteOp:
 	case CancelOp:
 		result = mk.old
@@ -143,7 +143,7 @@ func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() V) (actual V, loaded boo
 
 // runLoadOrCompute calls valueFn for key, whose hash is h and whose entry e
 // mk reserves while it is absent, and stores the result.
-func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[V], valueFn func() V) V {
+func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[K, V], valueFn func() V) V {
 	done := false
 	defer func() {
 		if !done {
@@ -152,7 +152,7 @@ func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], h uint64, key K, e *ent
 	}()
 	v := valueFn()
 	done = true
-	s.finish(t, h, key, e, mk, &box[V]{value: v})
+	s.finish(t, h, key, e, mk, &box[K, V]{value: v, key: key})
 	return v
 }
 
@@ -161,7 +161,7 @@ func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], h uint64, key K, e *ent
 // declines a present key and returns its box in cur instead. If another
 // compute owns the key, claim returns that one's mark in busy, for the
 // caller to wait on with no lock held.
-func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e *entry[K, V], mk *marker[V], cur *box[V], busy *pending) {
+func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e *entry[K, V], mk *marker[K, V], cur *box[K, V], busy *pending) {
 	if e = s.loadRead(t).find(h, key); e != nil {
 		if mk, cur, busy = e.tryClaim(ifAbsent); mk != nil || cur != nil || busy != nil {
 			return e, mk, cur, busy
@@ -192,7 +192,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 // once; one in read is counted for the next rebuild). e is the entry that
 // the compute claimed; if a rebuild has moved the marker since, finish
 // looks for the key's entry under mu, where it is current.
-func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[V], result *box[V]) {
+func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[K, V], result *box[K, V]) {
 	if !e.release(mk, result) {
 		s.mu.Lock()
 		// A marker is never expunged or dropped, so the key's current

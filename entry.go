@@ -13,9 +13,18 @@ import (
 // A box whose pending field is non-nil is a marker rather than a value:
 // one of the expunged, swept and moved sentinels, or the mark of a compute
 // operation in progress (see [pending]).
-type box[V any] struct {
+//
+// A value box (pending nil) also holds a copy of its key, and is only ever
+// stored in that key's entry (a rebuild that moves an entry moves the box
+// with its key). So a reader that loads a value box from an entry and finds
+// its own key in it has found its key's live value, without reading the
+// key in the bucket (see Map.Load). The copy costs the size of a key per
+// box: 8 bytes per int key, 16 per string (whose bytes are shared, not
+// copied). Markers leave key zero: no reader trusts it.
+type box[K comparable, V any] struct {
 	value   V
 	pending *pending
+	key     K // the key of the entry that holds the box; zero in markers
 }
 
 // A pending marks an entry that a compute operation (Compute or
@@ -39,10 +48,10 @@ var expungedMark, sweptMark, movedMark pending
 // A marker is the allocation a compute operation installs: the box that
 // readers see, its pending mark, and the box it replaced. One allocation
 // serves all three.
-type marker[V any] struct {
-	b    box[V]
+type marker[K comparable, V any] struct {
+	b    box[K, V]
 	mark pending
-	old  *box[V] // the box that the marker replaced; nil if the key was absent
+	old  *box[K, V] // the box that the marker replaced; nil if the key was absent
 }
 
 // An entry is the one mutable cell of a key: a pointer to the key's value
@@ -93,7 +102,7 @@ type marker[V any] struct {
 // K appears in no field; it lets the methods take the table, whose
 // sentinels they compare with.
 type entry[K comparable, V any] struct {
-	p atomic.Pointer[box[V]]
+	p atomic.Pointer[box[K, V]]
 }
 
 // A loneEntry is the allocation that holds an entry of the dirty map. The
@@ -135,7 +144,7 @@ func (e *entry[K, V]) load() (value V, ok, moved bool) {
 // failed CAS means another goroutine changed the entry.
 //
 // Transitions: live -> live or deleted, deleted -> live (revive).
-func (e *entry[K, V]) update(w *write[V]) (prev *box[V], changed bool, busy *pending, stale bool) {
+func (e *entry[K, V]) update(w *write[K, V]) (prev *box[K, V], changed bool, busy *pending, stale bool) {
 	for {
 		old := e.p.Load()
 		cur := old
@@ -167,7 +176,7 @@ func (e *entry[K, V]) update(w *write[V]) (prev *box[V], changed bool, busy *pen
 // to wait for (busy), or none of them if the entry is expunged or moved.
 //
 // Transition: live or deleted -> pending.
-func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[V], cur *box[V], busy *pending) {
+func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[K, V], cur *box[K, V], busy *pending) {
 	for {
 		old := e.p.Load()
 		cur = old
@@ -188,7 +197,7 @@ func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[V], cur *box[V], busy 
 			return nil, cur, nil
 		}
 		if mk == nil {
-			mk = new(marker[V])
+			mk = new(marker[K, V])
 			mk.b.pending = &mk.mark
 			mk.mark.done.Add(1)
 		}
@@ -211,7 +220,7 @@ func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[V], cur *box[V], busy 
 // segment.finish). Only the owner of mk calls it.
 //
 // Transition: pending -> live or deleted.
-func (e *entry[K, V]) release(mk *marker[V], result *box[V]) bool {
+func (e *entry[K, V]) release(mk *marker[K, V], result *box[K, V]) bool {
 	// While the mark is installed, writers wait and expunging skips the
 	// entry: the only other change is a move, under mu.
 	return e.p.CompareAndSwap(&mk.b, result)

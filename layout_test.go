@@ -42,10 +42,14 @@ func TestLayout(t *testing.T) {
 		t.Errorf("table is %d bytes, want 344 (a 352-byte allocation)", tab.Size())
 	}
 
-	// A bucket of 8-byte keys: tags and keys fill its first 64 bytes (see
-	// slotsPerBucket).
+	// A bucket: the tag word and the seven entries fill its first 64
+	// bytes, the line that a hit reads (see bucket).
 	b := reflect.TypeFor[bucket[int, int]]()
-	check(b, "entries", 64)
+	check(b, "entries", 8)
+	check(b, "keys", 64)
+	if bx := reflect.TypeFor[box[int, int]](); bx.Size() != 24 {
+		t.Errorf("a box of int keys and values is %d bytes, want 24", bx.Size())
+	}
 	if e := reflect.TypeFor[entry[int, int]](); e.Size() != 8 {
 		t.Errorf("an entry is %d bytes, want 8 (one pointer)", e.Size())
 	}

@@ -80,13 +80,26 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	r := t.loadRead(segmentOf(h))
 	// The home bucket's first tag match is checked here, not through find
 	// (too large to inline): most hits, and the misses whose home bucket
-	// never overflowed, end without a call.
+	// never overflowed, end without a call. A value box holds its key, so a
+	// hit reads the bucket's tag word and entry, and the box, but not the
+	// bucket's key.
 	var e *entry[K, V]
 	if bs := r.buckets; len(bs) != 0 {
 		b := &bs[home(h, len(bs))]
-		if m := b.match(h); m != 0 && b.keys[slotOf(m)] == key {
-			e = &b.entries[slotOf(m)]
-		} else if m != 0 || b.overflowed() {
+		if m := b.match(h); m != 0 {
+			j := slotOf(m)
+			// A value box (no pending mark) is only ever stored in its
+			// key's entry, so this is the key's entry, live at this load:
+			// what e.load would return.
+			if p := b.entries[j].p.Load(); p != nil && p.pending == nil && p.key == key {
+				return p.value, true
+			}
+			if b.keys[j] == key {
+				e = &b.entries[j]
+			} else {
+				e = r.find(h, key)
+			}
+		} else if b.overflowed() {
 			e = r.find(h, key)
 		}
 	}
@@ -126,7 +139,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 // Storing over a present or recently deleted key takes no lock and allocates
 // one box for the value. It panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) Store(key K, value V) {
-	m.write(key, &write[V]{op: opStore, value: value})
+	m.write(key, &write[K, V]{op: opStore, value: value})
 }
 
 // LoadOrStore returns the existing value for the key if present. Otherwise,
@@ -135,7 +148,7 @@ func (m *Map[K, V]) Store(key K, value V) {
 //
 // It panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
-	prev, changed := m.write(key, &write[V]{op: opLoadOrStore, value: value})
+	prev, changed := m.write(key, &write[K, V]{op: opLoadOrStore, value: value})
 	if changed {
 		return value, false
 	}
@@ -148,7 +161,7 @@ func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 // The map drops its reference to the value at once. It panics if the key's
 // dynamic type is not comparable.
 func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
-	prev, changed := m.write(key, &write[V]{op: opDelete})
+	prev, changed := m.write(key, &write[K, V]{op: opDelete})
 	if !changed {
 		return value, false
 	}
@@ -161,7 +174,7 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 // entry within a bounded time (see the package documentation), with no
 // further call. It panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) Delete(key K) {
-	m.write(key, &write[V]{op: opDelete})
+	m.write(key, &write[K, V]{op: opDelete})
 }
 
 // Swap swaps the value for a key and returns the previous value if any. The
@@ -169,7 +182,7 @@ func (m *Map[K, V]) Delete(key K) {
 //
 // It panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
-	prev, _ := m.write(key, &write[V]{op: opStore, value: value})
+	prev, _ := m.write(key, &write[K, V]{op: opStore, value: value})
 	if prev == nil {
 		return previous, false
 	}
@@ -184,7 +197,7 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 // panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
 	mustBeComparable("CompareAndSwap", old, m.valuesComparable())
-	_, swapped = m.write(key, &write[V]{op: opCompareAndSwap, value: new, old: old})
+	_, swapped = m.write(key, &write[K, V]{op: opCompareAndSwap, value: new, old: old})
 	return swapped
 }
 
@@ -198,7 +211,7 @@ func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
 // key's dynamic type is not comparable.
 func (m *Map[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
 	mustBeComparable("CompareAndDelete", old, m.valuesComparable())
-	_, deleted = m.write(key, &write[V]{op: opCompareAndDelete, old: old})
+	_, deleted = m.write(key, &write[K, V]{op: opCompareAndDelete, old: old})
 	return deleted
 }
 
@@ -215,7 +228,8 @@ func (m *Map[K, V]) valuesComparable() bool {
 // operations that did not change anything, the box it found) and whether it
 // changed the map. The operation linearizes at its successful CAS, or at the
 // load of the entry that decided it changed nothing.
-func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
+func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool) {
+	w.key = key
 	t := m.t.Load()
 	if t == nil {
 		if !w.op.creates() {
@@ -288,7 +302,7 @@ func (m *Map[K, V]) write(key K, w *write[V]) (prev *box[V], changed bool) {
 
 // counted updates the counts after a lock-free write that changed an
 // entry of read r.
-func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[V], op writeOp) {
+func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, V], op writeOp) {
 	switch {
 	case prev == nil: // added: a deleted entry revived
 		s.live.Add(1)
@@ -303,7 +317,7 @@ func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[V],
 // compute's pending mark in busy, without waiting, if one owns the key. If
 // it adds the key, it uses ne, when not nil, as the key's new entry (see
 // addDirtyLocked).
-func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[V], ne *entry[K, V]) (prev *box[V], changed bool, busy *pending) {
+func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K, V], ne *entry[K, V]) (prev *box[K, V], changed bool, busy *pending) {
 	s.mu.Lock()
 	// Deferred, because equal may panic on exotic values that passed
 	// mustBeComparable (see there); the lock must not stay held.

@@ -22,9 +22,9 @@ const (
 type table[K comparable, V any] struct {
 	// Set once, before the table is published, and never written again.
 	hasher   hasher[K]
-	expunged *box[V]         // the expunged sentinel; the same for every table of a map
-	swept    *box[V]         // the swept sentinel; likewise
-	moved    *box[V]         // the moved sentinel; likewise
+	expunged *box[K, V]      // the expunged sentinel; the same for every table of a map
+	swept    *box[K, V]      // the swept sentinel; likewise
+	moved    *box[K, V]      // the moved sentinel; likewise
 	empty    *readOnly[K, V] // what a nil read pointer stands for; shared by every table of a map, never written
 
 	// reads[i] is segment i's read pointer (see segment.read). The read
@@ -155,9 +155,9 @@ func (t *table[K, V]) segment(i int) *segment[K, V] {
 func firstTable[K comparable, V any](capacity int) *table[K, V] {
 	t := &table[K, V]{
 		hasher:           newHasher[K](),
-		expunged:         &box[V]{pending: &expungedMark},
-		swept:            &box[V]{pending: &sweptMark},
-		moved:            &box[V]{pending: &movedMark},
+		expunged:         &box[K, V]{pending: &expungedMark},
+		swept:            &box[K, V]{pending: &sweptMark},
+		moved:            &box[K, V]{pending: &movedMark},
 		stats:            new(lifetimeStats),
 		empty:            new(readOnly[K, V]),
 		valuesComparable: staticallyComparable[V](),

@@ -22,16 +22,17 @@ func (op writeOp) creates() bool {
 // A write is one write operation in flight: what to store, what to compare
 // with, and the new box, made at most once however often the CAS is retried
 // (so Store over an existing key allocates exactly one box).
-type write[V any] struct {
+type write[K comparable, V any] struct {
 	op    writeOp
+	key   K // the key; set by Map.write
 	value V // the value to store
 	old   V // the value to compare with, for the compare operations
-	nb    *box[V]
+	nb    *box[K, V]
 }
 
 // next returns the box that should replace cur, which is nil (absent) or a
 // value box, and whether anything changes at all.
-func (w *write[V]) next(cur *box[V]) (*box[V], bool) {
+func (w *write[K, V]) next(cur *box[K, V]) (*box[K, V], bool) {
 	switch w.op {
 	case opLoadOrStore:
 		if cur != nil {
@@ -54,9 +55,9 @@ func (w *write[V]) next(cur *box[V]) (*box[V], bool) {
 // changes the entry, and Map.write ahead of need, before it takes a lock,
 // for Store, Swap and LoadOrStore only, each of which stores w.value if it
 // changes anything.
-func (w *write[V]) prepare() {
+func (w *write[K, V]) prepare() {
 	if w.nb == nil {
-		w.nb = &box[V]{value: w.value}
+		w.nb = &box[K, V]{value: w.value, key: w.key}
 	}
 }
 
