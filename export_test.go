@@ -145,6 +145,10 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		case b != nil && b.pending != nil:
 			return fmt.Errorf("key %v (%s) has a compute mark with no compute running", key, where)
 		case b != nil:
+			// Load trusts a value box's key (see box).
+			if b.key != key {
+				return fmt.Errorf("key %v (%s) holds the box of key %v", key, where, b.key)
+			}
 			present++
 		}
 		return nil
