@@ -108,18 +108,48 @@ func benchMixed[K comparable](b *testing.B, keyType string, keys []K) {
 func BenchmarkLoadHitSerial(b *testing.B) {
 	const n = 1024 // a power of two: i&(n-1) picks the key
 	ints, strs := mapimpl.IntKeys(n), mapimpl.StringKeys(n)
-	b.Run("keys=int", func(b *testing.B) { loadHitSerial(b, ints) })
-	b.Run("keys=string", func(b *testing.B) { loadHitSerial(b, strs) })
+	b.Run("keys=int", func(b *testing.B) { loadHitSerial(b, ints, ints) })
+	b.Run("keys=string", func(b *testing.B) { loadHitSerial(b, strs, strs) })
+}
+
+// BenchmarkLoadHitRandom is BenchmarkLoadHitSerial over 131,072 keys, far
+// more than the caches hold, loaded in a fixed random order: the cost of a
+// hit is then the cache lines it touches. The loads are independent, so the
+// processor overlaps several; a figure is a throughput, not a latency.
+func BenchmarkLoadHitRandom(b *testing.B) {
+	const n = 1 << 17
+	ints, strs := mapimpl.IntKeys(n), mapimpl.StringKeys(n)
+	order := make([]int, 1<<20) // a power of two: i&(len-1) picks the key
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range order {
+		x ^= x << 13 // xorshift64: a fixed sequence, the same in every run
+		x ^= x >> 7
+		x ^= x << 17
+		order[i] = int(x % n)
+	}
+	b.Run("keys=int", func(b *testing.B) { loadHitSerial(b, ints, pick(ints, order)) })
+	b.Run("keys=string", func(b *testing.B) { loadHitSerial(b, strs, pick(strs, order)) })
+}
+
+// pick returns keys[order[0]], keys[order[1]], ...
+func pick[K any](keys []K, order []int) []K {
+	out := make([]K, len(order))
+	for i, j := range order {
+		out[i] = keys[j]
+	}
+	return out
 }
 
 // sink keeps the loaded values alive, so that the compiler cannot drop the
 // loads.
 var sink int
 
-// loadHitSerial runs the serial Load benchmarks on keys. The loops repeat
-// for each implementation so that each one calls its map's own method.
-func loadHitSerial[K comparable](b *testing.B, keys []K) {
-	mask := len(keys) - 1
+// loadHitSerial runs the serial Load benchmarks: the maps hold keys, and
+// the loop loads seq[0], seq[1], ... (len(seq) a power of two), round and
+// round. The loops repeat for each implementation so that each one calls
+// its map's own method.
+func loadHitSerial[K comparable](b *testing.B, keys, seq []K) {
+	mask := len(seq) - 1
 	b.Run("impl=gomap", func(b *testing.B) {
 		m := make(map[K]int, len(keys))
 		for i, k := range keys {
@@ -128,7 +158,7 @@ func loadHitSerial[K comparable](b *testing.B, keys []K) {
 		b.ReportAllocs()
 		s := 0
 		for i := 0; b.Loop(); i++ {
-			s += m[keys[i&mask]]
+			s += m[seq[i&mask]]
 		}
 		sink = s
 	})
@@ -138,7 +168,7 @@ func loadHitSerial[K comparable](b *testing.B, keys []K) {
 		b.ReportAllocs()
 		s := 0
 		for i := 0; b.Loop(); i++ {
-			v, _ := m.Load(keys[i&mask])
+			v, _ := m.Load(seq[i&mask])
 			s += v
 		}
 		sink = s
@@ -154,7 +184,7 @@ func loadHitSerial[K comparable](b *testing.B, keys []K) {
 		b.ReportAllocs()
 		s := 0
 		for i := 0; b.Loop(); i++ {
-			v, _ := m.Load(keys[i&mask])
+			v, _ := m.Load(seq[i&mask])
 			s += v.(int)
 		}
 		sink = s
@@ -167,7 +197,7 @@ func loadHitSerial[K comparable](b *testing.B, keys []K) {
 		b.ReportAllocs()
 		s := 0
 		for i := 0; b.Loop(); i++ {
-			v, _ := m.Load(keys[i&mask])
+			v, _ := m.Load(seq[i&mask])
 			s += v
 		}
 		sink = s
@@ -180,7 +210,7 @@ func loadHitSerial[K comparable](b *testing.B, keys []K) {
 		b.ReportAllocs()
 		s := 0
 		for i := 0; b.Loop(); i++ {
-			v, _ := m.Load(keys[i&mask])
+			v, _ := m.Load(seq[i&mask])
 			s += v
 		}
 		sink = s

@@ -28,7 +28,7 @@ export PATH="$(go env GOPATH)/bin:$PATH"
   grep -m1 'model name' /proc/cpuinfo 2>/dev/null || true
 } | tee "$out.env"
 
-go test -run '^$' -bench 'GoSet|Mixed|LoadHitSerial' -benchtime "$benchtime" \
+go test -run '^$' -bench 'GoSet|Mixed|LoadHitSerial|LoadHitRandom' -benchtime "$benchtime" \
   -count "$count" -cpu "$cpus" . | tee "$out"
 # The memory benchmark fills 1,000,000 entries per run: once per count.
 go test -run '^$' -bench 'Memory' -benchtime 1x -count "$count" . | tee -a "$out"
