@@ -99,8 +99,9 @@ type marker[K comparable, V any] struct {
 // either state knows that the read map it loaded is stale, and retries
 // under mu, where it sees the current one.
 //
-// K appears in no field; it lets the methods take the table, whose
-// sentinels they compare with.
+// K is the type of the key that the entry's value boxes carry (see box);
+// it also lets the methods take the table, whose sentinels they compare
+// with.
 type entry[K comparable, V any] struct {
 	p atomic.Pointer[box[K, V]]
 }

@@ -8,7 +8,9 @@ import (
 // slotsPerBucket is the number of keys in a bucket: one tag byte each, and
 // the overflow mark, fill the tag word. The tag word and the seven entries
 // (one pointer each) then fill exactly 64 bytes, one cache line when the
-// bucket starts on one; the keys follow (see bucket).
+// bucket starts on one; the keys follow (see bucket). Padding buckets to a
+// multiple of 64 bytes, so that every bucket starts on a line, measured no
+// gain when the keys came first (A/B, 2 cores, Go 1.26.8).
 const slotsPerBucket = 7
 
 // maxLoadPercent caps the read map's load at 75%: with the overflow marks
