@@ -137,7 +137,8 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 // Store sets the value for a key.
 //
 // Storing over a present or recently deleted key takes no lock and allocates
-// one box for the value. It panics if the key's dynamic type is not comparable.
+// one box, which holds the value and a copy of the key. It panics if the
+// key's dynamic type is not comparable.
 func (m *Map[K, V]) Store(key K, value V) {
 	m.write(key, &write[K, V]{op: opStore, value: value})
 }
