@@ -18,8 +18,8 @@ import (
 type hasher[K comparable] struct {
 	hash func(K) uint64
 	// isInt reports that K is int. Then quick computes hash's result
-	// inline, without the indirect call: the seeds are a = s0^k0 and
-	// b = s1^k1 of hash's closure (see hashWord).
+	// inline, without the indirect call, with the seeds a and b of hash's
+	// closure (see hashWord).
 	isInt bool
 	a, b  uint64
 }
@@ -35,42 +35,43 @@ type hasher[K comparable] struct {
 // (TestAllocs). Testing isInt first measured slower.
 func (h *hasher[K]) quick(key K) (uint64, bool) {
 	if k, ok := any(key).(int); ok && h.isInt {
-		return mum(uint64(k)^h.a, h.b), true
+		return hashWord(uint64(k), h.a, h.b), true
 	}
 	return 0, false
 }
 
 func newHasher[K comparable]() hasher[K] {
 	s0, s1 := rand.Uint64(), rand.Uint64()
+	a, b := s0^k0, s1^k1 // the seeds of hashWord
 	var f any
 	switch any(*new(K)).(type) {
 	case string:
 		f = func(k string) uint64 { return hashString(k, s0, s1) }
 	case int:
-		f = func(k int) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k int) uint64 { return hashWord(uint64(k), a, b) }
 	case int64:
-		f = func(k int64) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k int64) uint64 { return hashWord(uint64(k), a, b) }
 	case int32:
-		f = func(k int32) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k int32) uint64 { return hashWord(uint64(k), a, b) }
 	case int16:
-		f = func(k int16) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k int16) uint64 { return hashWord(uint64(k), a, b) }
 	case int8:
-		f = func(k int8) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k int8) uint64 { return hashWord(uint64(k), a, b) }
 	case uint:
-		f = func(k uint) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k uint) uint64 { return hashWord(uint64(k), a, b) }
 	case uint64:
-		f = func(k uint64) uint64 { return hashWord(k, s0, s1) }
+		f = func(k uint64) uint64 { return hashWord(k, a, b) }
 	case uint32:
-		f = func(k uint32) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k uint32) uint64 { return hashWord(uint64(k), a, b) }
 	case uint16:
-		f = func(k uint16) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k uint16) uint64 { return hashWord(uint64(k), a, b) }
 	case uint8:
-		f = func(k uint8) uint64 { return hashWord(uint64(k), s0, s1) }
+		f = func(k uint8) uint64 { return hashWord(uint64(k), a, b) }
 	}
 	// When K is one of the types above, f has type func(K) uint64 exactly.
 	if fn, ok := f.(func(K) uint64); ok {
 		_, isInt := any(*new(K)).(int)
-		return hasher[K]{hash: fn, isInt: isInt, a: s0 ^ k0, b: s1 ^ k1}
+		return hasher[K]{hash: fn, isInt: isInt, a: a, b: b}
 	}
 	seed := maphash.MakeSeed()
 	return hasher[K]{hash: func(k K) uint64 { return maphash.Comparable(seed, k) }}
@@ -90,10 +91,16 @@ const (
 	k2 = 0x8ebc6af09c88c6e3
 )
 
-// hashWord hashes an integer key. Both factors carry a seed, so no key
-// value makes the product zero for every seed.
-func hashWord(x, s0, s1 uint64) uint64 {
-	return mum(x^s0^k0, s1^k1)
+// hashWord hashes an integer key with the seeds a and b (s0^k0 and s1^k1
+// of newHasher): two rounds of multiply-fold, each of whose factors carries
+// a seed, so no key value makes a product zero for every seed.
+//
+// One round (mum(x^a, b)) was too weak: over the keys 0..99,999 the share
+// of a map's buckets that overflowed ranged from 0.03% to 67% with the
+// seed, and with it the share of misses that probe a second bucket, from
+// 4% to 87%; a map's speed depended on its seed.
+func hashWord(x, a, b uint64) uint64 {
+	return mum(mum(x^a, b)^k2, a^k1)
 }
 
 // hashString hashes a string key 16 bytes at a time, seeding both factors

@@ -80,9 +80,9 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	r := t.loadRead(segmentOf(h))
 	// The home bucket's first tag match is checked here, not through find
 	// (too large to inline): most hits, and the misses whose home bucket
-	// never overflowed, end without a call. A value box holds its key, so a
-	// hit reads the bucket's tag word and entry, and the box, but not the
-	// bucket's key.
+	// has no tag match and no overflow bit of theirs, end without a call.
+	// A value box holds its key, so a hit reads the bucket's tag word and
+	// entry, and the box, but not the bucket's key.
 	var e *entry[K, V]
 	if bs := r.buckets; len(bs) != 0 {
 		b := &bs[home(h, len(bs))]
@@ -99,7 +99,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 			} else {
 				e = r.find(h, key)
 			}
-		} else if b.overflowed() {
+		} else if b.overflowed(h) {
 			e = r.find(h, key)
 		}
 	}
