@@ -132,8 +132,8 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	present := 0
 	check := func(key K, e *entry[K, V], where string) error {
 		h := t.hasher.hash(key)
-		if int(h>>(64-segmentBits)) != index {
-			return fmt.Errorf("key %v (%s) belongs to segment %d", key, where, h>>(64-segmentBits))
+		if segmentOf(h) != index {
+			return fmt.Errorf("key %v (%s) belongs to segment %d", key, where, segmentOf(h))
 		}
 		b := e.p.Load()
 		switch {

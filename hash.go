@@ -44,11 +44,13 @@ func newHasher[K comparable]() hasher[K] {
 	s0, s1 := rand.Uint64(), rand.Uint64()
 	a, b := s0^k0, s1^k1 // the seeds of hashWord
 	var f any
+	isInt := false // K is int exactly (see hasher.quick)
 	switch any(*new(K)).(type) {
 	case string:
 		f = func(k string) uint64 { return hashString(k, s0, s1) }
 	case int:
 		f = func(k int) uint64 { return hashWord(uint64(k), a, b) }
+		isInt = true
 	case int64:
 		f = func(k int64) uint64 { return hashWord(uint64(k), a, b) }
 	case int32:
@@ -70,7 +72,6 @@ func newHasher[K comparable]() hasher[K] {
 	}
 	// When K is one of the types above, f has type func(K) uint64 exactly.
 	if fn, ok := f.(func(K) uint64); ok {
-		_, isInt := any(*new(K)).(int)
 		return hasher[K]{hash: fn, isInt: isInt, a: a, b: b}
 	}
 	seed := maphash.MakeSeed()

@@ -90,12 +90,15 @@ func TestBucketSpread(t *testing.T) {
 	for i := range keys {
 		keys[i], absent[i] = i, n+i
 	}
+	var worstOver, worstSlow float64
 	for seed := range 24 {
 		over, slow := bucketSpread(keys, absent)
+		worstOver, worstSlow = max(worstOver, over), max(worstSlow, slow)
 		if over > 0.35 || slow > 0.2 {
 			t.Fatalf("map %d: %.0f%% of buckets overflowed and %.0f%% of misses go past their home bucket; want about 25%% and 11%%", seed, 100*over, 100*slow)
 		}
 	}
+	t.Logf("int keys 0..%d, 24 maps: at most %.1f%% of buckets overflowed, %.1f%% of misses went past their home bucket", n-1, 100*worstOver, 100*worstSlow)
 	strs, sabsent := make([]string, n), make([]string, n)
 	for i := range strs {
 		strs[i], sabsent[i] = fmt.Sprint("key", i), fmt.Sprint("key", n+i)
