@@ -37,8 +37,9 @@ const maxLoadPercent = 75
 // read on the other paths: misses whose tag matched, deleted and moved
 // entries, writes, rebuilds and Range. With 131,072 int keys in random
 // order this cut a one-goroutine Load from 48.5 to 32.9 ns (benchstat,
-// n=16, p=0.003; xsync v4 in the same processes: 33.4 and 28.8 ns); with
-// the keys first, in the entries' place, a hit read the key's line as well.
+// n=16, p=0.003, a throwaway benchmark that BenchmarkLoadHitRandom now
+// replaces; see BENCHMARKS.md); with the keys first, in the entries'
+// place, a hit read the key's line as well.
 // tags and keys are written only before publication; entries change only
 // by CAS (see entry).
 type bucket[K comparable, V any] struct {
