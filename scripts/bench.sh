@@ -28,10 +28,23 @@ export PATH="$(go env GOPATH)/bin:$PATH"
   grep -m1 'model name' /proc/cpuinfo 2>/dev/null || true
 } | tee "$out.env"
 
-go test -run '^$' -bench 'GoSet|Mixed|LoadHitSerial|LoadHitRandom' -benchtime "$benchtime" \
-  -count "$count" -cpu "$cpus" . | tee "$out"
+# One test binary, run COUNT times with -count 1: each round measures every
+# benchmark once, so each implementation's samples are spread over the whole
+# run, as its peers' are. With -count N, go test runs a benchmark's N
+# samples back to back, and a slow spell of the machine (BENCHMARKS.md,
+# "Noise") then falls on one implementation's samples and skews the
+# ratios; in rounds it falls on one sample of each.
+bin=$(mktemp -d)/safemap.test
+trap 'rm -rf "$(dirname "$bin")"' EXIT
+go test -c -o "$bin" .
+: >"$out"
+for round in $(seq "$count"); do
+  "$bin" -test.run '^$' -test.bench 'GoSet|Mixed|LoadHitSerial|LoadHitRandom' \
+    -test.benchtime "$benchtime" -test.count 1 -test.cpu "$cpus" | tee -a "$out"
+  echo "round $round of $count done: $(date +%T)" >&2
+done
 # The memory benchmark fills 1,000,000 entries per run: once per count.
-go test -run '^$' -bench 'Memory' -benchtime 1x -count "$count" . | tee -a "$out"
+"$bin" -test.run '^$' -test.bench 'Memory' -test.benchtime 1x -test.count "$count" | tee -a "$out"
 
 base=${out%.txt}
 benchstat -col /impl "$out" | tee "$base-benchstat.txt"
