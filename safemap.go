@@ -78,32 +78,47 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		h = t.hasher.hash(key)
 	}
 	r := t.loadRead(segmentOf(h))
-	// The home bucket's first tag match is checked here, not through find
-	// (too large to inline): most hits, and the misses whose home bucket
-	// has no tag match and no overflow bit of theirs, end without a call.
-	// A value box holds its key, so a hit reads the bucket's tag word and
-	// entry, and the box, but not the bucket's key.
-	var e *entry[K, V]
+	// The commonest outcomes are decided here, from the key's home bucket,
+	// and the rest by loadSlow, called last: no value of this function
+	// lives across that call, so the compiler saves none of them to the
+	// stack on the way to a hit. A value box holds its key, so a hit reads
+	// the bucket's tag word and entry, and the box, but not the bucket's
+	// key.
 	if bs := r.buckets; len(bs) != 0 {
 		b := &bs[home(h, len(bs))]
-		if m := b.match(h); m != 0 {
-			j := slotOf(m)
+		if mk := b.match(h); mk != 0 {
+			j := slotOf(mk)
 			// A value box (no pending mark) is only ever stored in its
 			// key's entry, so this is the key's entry, live at this load:
 			// what e.load would return.
-			if p := b.entries[j].p.Load(); p != nil && p.pending == nil && p.key == key {
+			p := b.entries[j].p.Load()
+			if p != nil && p.pending == nil && p.key == key {
 				return p.value, true
 			}
-			if b.keys[j] == key {
-				e = &b.entries[j]
-			} else {
-				e = r.find(h, key)
+			// The key's own entry, deleted (nil) at this load: absent, as
+			// e.load would say. An entry that a rebuild moved or expunged
+			// holds a sentinel box, never nil, so r need not be current.
+			if p == nil && b.keys[j] == key {
+				return value, false
 			}
-		} else if b.overflowed(h) {
-			e = r.find(h, key)
+		} else if !b.overflowed(h) && !r.amended {
+			// No key with h's overflow bit lies past b, so the key was
+			// absent from r when r was loaded, and r was not amended: a
+			// clean miss (see loadSlow).
+			return value, false
 		}
+	} else if !r.amended {
+		return value, false // an empty read map, not amended: a clean miss
 	}
-	if e != nil {
+	return t.loadSlow(r, h, key)
+}
+
+// loadSlow is Load for what Load's look at the home bucket leaves open:
+// keys past their home bucket, tag twins, deleted, moved and computed
+// entries, and the misses of an amended read map. r is the read map Load
+// loaded, and h the key's hash.
+func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok bool) {
+	if e := r.find(h, key); e != nil {
 		value, ok, moved := e.load()
 		if moved {
 			// A rebuild moved the entry after we loaded r: the value is in
