@@ -262,7 +262,22 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 	var ne *entry[K, V] // an entry made for the key before taking the lock
 	for {
 		r := t.loadRead(i)
-		e := r.find(h, key)
+		// find's commonest cases, inline (find cannot be): the key in the
+		// first slot of its home bucket whose tag matches, or absent from
+		// a home bucket that no key with its overflow bit went past.
+		var e *entry[K, V]
+		if bs := r.buckets; len(bs) != 0 {
+			b := &bs[home(h, len(bs))]
+			if mk := b.match(h); mk != 0 {
+				if j := slotOf(mk); b.keys[j] == key {
+					e = &b.entries[j]
+				} else {
+					e = r.find(h, key)
+				}
+			} else if b.overflowed(h) {
+				e = r.find(h, key)
+			}
+		}
 		if e == nil && (!r.amended || !r.mayHaveDirty(h)) {
 			if !w.op.creates() {
 				// Absent when read was loaded (see Load), and nothing to add.
