@@ -101,14 +101,14 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 			if p == nil && b.keys[j] == key {
 				return value, false
 			}
-		} else if !b.overflowed(h) && !r.amended {
+		} else if !b.overflowed(h) && (!r.amended || !r.mayHaveDirty(h)) {
 			// No key with h's overflow bit lies past b, so the key was
-			// absent from r when r was loaded, and r was not amended: a
-			// clean miss (see loadSlow).
+			// absent from r when r was loaded; and dirty was empty or, by
+			// its filter, lacked the key: a clean miss (see loadSlow).
 			return value, false
 		}
-	} else if !r.amended {
-		return value, false // an empty read map, not amended: a clean miss
+	} else if !r.amended || !r.mayHaveDirty(h) {
+		return value, false // an empty read map, and the key not in dirty
 	}
 	return t.loadSlow(r, h, key)
 }
