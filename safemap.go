@@ -80,8 +80,9 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	r := t.loadRead(segmentOf(h))
 	// The commonest outcomes are decided here, from the key's home bucket,
 	// and the rest by loadSlow, called last: no value of this function
-	// lives across that call, so the compiler saves none of them to the
-	// stack on the way to a hit. A value box holds its key, so a hit reads
+	// lives across that call, so on the way to a hit the compiler saves
+	// only the generic dictionary to the stack (six values when the slow
+	// path was inline). A value box holds its key, so a hit reads
 	// the bucket's tag word and entry, and the box, but not the bucket's
 	// key.
 	if bs := r.buckets; len(bs) != 0 {
