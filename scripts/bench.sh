@@ -32,7 +32,7 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 # benchmark once, so each implementation's samples are spread over the whole
 # run, as its peers' are. With -count N, go test runs a benchmark's N
 # samples back to back, and a slow spell of the machine (BENCHMARKS.md,
-# "Noise") then falls on one implementation's samples and skews the
+# "Machine and method") then falls on one implementation's samples and skews the
 # ratios; in rounds it falls on one sample of each.
 bin=$(mktemp -d)/safemap.test
 trap 'rm -rf "$(dirname "$bin")"' EXIT

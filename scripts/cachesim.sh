@@ -8,10 +8,10 @@
 #   go test -c -o safemap.test .
 #   scripts/cachesim.sh ./safemap.test 'LoadHitSerial/keys=int/impl=safemap$'
 #
-# PATTERN must select one benchmark, and one that does not allocate: the
-# garbage collector's cycles then fall differently in the two runs, and the
-# difference means nothing (a write mix gave 131 and 401 instructions per
-# operation at two values of N). It is run at -cpu 1 twice, for N and
+# PATTERN must select one benchmark, and one that does not allocate: in one
+# that does, the garbage collector's cycles fall differently in the two
+# runs, and the difference means nothing (a write mix gave 131 and 401
+# instructions per operation at two values of N). It is run at -cpu 1 twice, for N and
 # 3N iterations (N defaults to 1,000,000), and the difference divided by 2N
 # is printed: the per-operation cost without the benchmark's setup. The
 # simulated caches: 32 KiB 8-way L1 (D1) and a 512 KiB 8-way last level
