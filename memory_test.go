@@ -168,6 +168,48 @@ func TestMemoryReleasedAfterDeletes(t *testing.T) {
 	runtime.KeepAlive(&m)
 }
 
+// TestClearDropsSweepTargets checks that Clear leaves no stopped sweep
+// timer of the dropped table able to reach it. A stopped timer may stay in
+// the runtime's timer heap for a while (see sweeper), so stopping it is not
+// enough; TestClearReleasesMemory sees the difference only when the runtime
+// is slow to clean that heap.
+func TestClearDropsSweepTargets(t *testing.T) {
+	var m Map[int, int]
+	for i := range 1000 {
+		m.Store(i, i)
+	}
+	m.promoteAll()
+	for i := range 1000 {
+		m.Delete(i) // arms a sweep timer in every segment
+	}
+	old := m.t.Load()
+	m.Clear()
+	armed := 0
+	for i := range old.segs {
+		s := old.segs[i].Load()
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		if s.sweep != nil {
+			armed++
+			if s.sweep.target.Load() != nil {
+				t.Errorf("segment %d: the dropped table's sweep timer still reaches it", i)
+			}
+		}
+		s.mu.Unlock()
+	}
+	if armed == 0 {
+		t.Fatal("no segment had a sweep timer; the test checks nothing")
+	}
+	// The map stays usable, and the new table's timers sweep as before.
+	m.Store(1, 1)
+	m.Delete(1)
+	if _, ok := m.Load(1); ok {
+		t.Fatal("Load(1) found a deleted key")
+	}
+}
+
 // TestClearReleasesMemory checks that Clear drops every key and value at once.
 func TestClearReleasesMemory(t *testing.T) {
 	var m Map[int, *bigValue]

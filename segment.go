@@ -1,6 +1,9 @@
 package safemap
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // This file holds the segment's slow paths: the code that runs with mu held
 // to count misses, add keys to the dirty map, and build new read maps.
@@ -308,13 +311,43 @@ func (s *segment[K, V]) armSweepLocked(t *table[K, V], n int) {
 	s.startSweepLocked(t, n)
 }
 
-// startSweepLocked starts the sweep timer; mu guards the timer field.
+// sweeper is a segment's sweep timer and what the timer sweeps. The
+// timer's function reaches the segment and its table only through target,
+// which stopSweep clears: a stopped timer can stay in the runtime's timer
+// heap, which the GC scans, until the P that holds it next checks its
+// timers (Go 1.23 and later leave it there as a "zombie"), and meanwhile it
+// must not keep a table that Clear dropped, with its keys and values,
+// reachable. Once target is nil the timer holds only this small struct.
+type sweeper[K comparable, V any] struct {
+	timer  *time.Timer
+	target atomic.Pointer[sweepTarget[K, V]]
+}
+
+// sweepTarget is the segment a sweeper sweeps and its table; it never
+// changes once stored.
+type sweepTarget[K comparable, V any] struct {
+	s *segment[K, V]
+	t *table[K, V]
+}
+
+// fire is the timer's function: it sweeps the target, if stopSweep has
+// not dropped it.
+func (w *sweeper[K, V]) fire() {
+	if g := w.target.Load(); g != nil {
+		g.s.sweepNow(g.t)
+	}
+}
+
+// startSweepLocked starts the sweep timer; mu guards the sweep field.
 func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
 	if s.sweep == nil {
-		s.sweep = time.AfterFunc(sweepDelay(n), func() { s.sweepNow(t) })
+		w := &sweeper[K, V]{}
+		w.target.Store(&sweepTarget[K, V]{s: s, t: t})
+		w.timer = time.AfterFunc(sweepDelay(n), w.fire)
+		s.sweep = w
 		return
 	}
-	s.sweep.Reset(sweepDelay(n))
+	s.sweep.timer.Reset(sweepDelay(n))
 }
 
 // sweepNow drops the entries that have stayed deleted since the previous
@@ -363,15 +396,22 @@ func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
 // timer no longer keeps the table and its values reachable. A segment whose
 // flag is clear has no timer pending (or one that has fired), so Clear skips
 // its lock. A write still in flight on the dropped table may arm a timer
-// after this; that timer fires within a second, finds the table
-// unreachable but for itself, and lets it go.
+// after this: a segment's first, which keeps the table until it fires
+// within a second and then lets it go, or an existing one, which fires
+// with no target.
 func (s *segment[K, V]) stopSweep() {
 	if !s.sweepArmed.Load() {
 		return
 	}
 	s.mu.Lock()
 	if s.sweep != nil {
-		s.sweep.Stop()
+		s.sweep.timer.Stop()
+		// Stop does not take the timer out of the runtime's heap at once
+		// (see sweeper); dropping the target lets the table go now. A
+		// timer that already fired and waits for mu sweeps a dropped
+		// table, which is harmless; one that a write in flight re-arms
+		// after this fires with no target and does nothing.
+		s.sweep.target.Store(nil)
 	}
 	s.mu.Unlock()
 }

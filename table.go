@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // segmentBits is the number of hash bits (the top ones) that choose a
@@ -91,7 +90,7 @@ type segment[K comparable, V any] struct {
 	spare map[K]*entry[K, V]
 	// sweep rebuilds read to drop deleted entries when no other rebuild
 	// comes in time; it is created by the first armSweep.
-	sweep *time.Timer
+	sweep *sweeper[K, V]
 
 	// Lock-free.
 	//
