@@ -94,10 +94,23 @@ func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
 // revived meanwhile is live and stays. If dirty empties, read is no longer
 // amended. O(len(dirty)), paid for by the deletes that made the entries.
 func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
-	for k, e := range s.dirty {
+	// Expunge first, and delete keys only if some entry stays live: a
+	// purge usually finds every entry dead (a stream of new keys deleted
+	// soon after), and then one clear is far cheaper than a delete per key.
+	purged := 0
+	for _, e := range s.dirty {
 		if e.tryExpungeLocked(t, false) {
-			delete(s.dirty, k)
-			t.stats.reclaimed.Add(1)
+			purged++
+		}
+	}
+	t.stats.reclaimed.Add(uint64(purged))
+	if purged == len(s.dirty) {
+		clear(s.dirty)
+	} else {
+		for k, e := range s.dirty {
+			if e.p.Load() == t.expunged {
+				delete(s.dirty, k)
+			}
 		}
 	}
 	s.dirtyDead = 0
