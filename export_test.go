@@ -129,6 +129,12 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if s.dirty == nil && s.misses != 0 {
 		return 0, fmt.Errorf("misses = %d with no dirty map", s.misses)
 	}
+	if len(s.spare) != 0 {
+		return 0, fmt.Errorf("the spare map holds %d keys", len(s.spare))
+	}
+	if s.spare != nil && s.dirty != nil {
+		return 0, fmt.Errorf("a spare map beside a dirty map")
+	}
 	present := 0
 	check := func(key K, e *entry[K, V], where string) error {
 		h := t.hasher.hash(key)

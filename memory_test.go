@@ -237,3 +237,64 @@ func TestClearReleasesMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(&m)
 }
+
+// TestPurgeDirty checks the purge of a dirty map made mostly of deleted new
+// keys (see purgeDirtyLocked), both ways: when every entry is deleted the
+// dirty map empties, the read map is no longer amended, and the emptied map
+// is kept, holding nothing, for the next new keys; when some stay live they
+// keep their entries and values in dirty and only the deleted keys leave.
+func TestPurgeDirty(t *testing.T) {
+	t.Run("all deleted", func(t *testing.T) {
+		var m Map[int, int]
+		keys := keysInSegment(&m, 0, compactMin, 0)
+		for _, k := range keys {
+			m.Store(k, k)
+		}
+		s := m.t.Load().segs[0].Load()
+		for _, k := range keys {
+			m.Delete(k)
+		}
+		m.mustCheck()
+		s.mu.Lock()
+		dirty, spare, amended := s.dirty, s.spare, s.loadRead(m.t.Load()).amended
+		s.mu.Unlock()
+		if dirty != nil || amended {
+			t.Fatalf("after deleting every new key: dirty holds %d, amended = %v; want no dirty map", len(dirty), amended)
+		}
+		if spare == nil || len(spare) != 0 {
+			t.Fatalf("the emptied dirty map was not kept empty as the spare (nil = %v, %d keys)", spare == nil, len(spare))
+		}
+		m.Store(keys[0], 1)
+		if v, ok := m.Load(keys[0]); !ok || v != 1 || len(spare) != 1 {
+			t.Fatalf("Load(%d) = %d, %v after a new Store; the spare has %d keys (want it reused as dirty)", keys[0], v, ok, len(spare))
+		}
+		m.mustCheck()
+	})
+	t.Run("some live", func(t *testing.T) {
+		var m Map[int, int]
+		// With 2*compactMin new keys, the delete that makes more than
+		// three quarters of them dead purges dirty: 49 deleted, 15 live.
+		keys := keysInSegment(&m, 0, 2*compactMin, 0)
+		for _, k := range keys {
+			m.Store(k, k)
+		}
+		s := m.t.Load().segs[0].Load()
+		dead := 2*compactMin*3/4 + 1
+		for _, k := range keys[:dead] {
+			m.Delete(k)
+		}
+		m.mustCheck()
+		s.mu.Lock()
+		n := len(s.dirty)
+		s.mu.Unlock()
+		if want := len(keys) - dead; n != want {
+			t.Fatalf("dirty holds %d keys after the purge, want the %d live ones", n, want)
+		}
+		for i, k := range keys {
+			v, ok := m.Load(k)
+			if live := i >= dead; ok != live || (live && v != k) {
+				t.Fatalf("Load(%d) = %d, %v; want present = %v", k, v, ok, live)
+			}
+		}
+	})
+}
