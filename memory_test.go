@@ -168,6 +168,36 @@ func TestMemoryReleasedAfterDeletes(t *testing.T) {
 	runtime.KeepAlive(&m)
 }
 
+// TestMemoryReleasedAfterDeletingNewKeys is TestMemoryReleasedAfterDeletes
+// for keys that never left the dirty maps (stored, never read, so never
+// promoted), and it allows no sweep: the purges that the deletes trigger
+// must release the dirty maps' memory themselves, though a Go map never
+// shrinks as keys leave it.
+func TestMemoryReleasedAfterDeletingNewKeys(t *testing.T) {
+	n := 400000
+	if testing.Short() {
+		n = 100000
+	}
+	base := heapAlloc()
+	var m Map[int, int]
+	for i := range n {
+		m.Store(i, i)
+	}
+	peak := heapAlloc() - base
+	if st := m.Stats(); st.ReadKeys != 0 || st.DirtyKeys != n {
+		t.Fatalf("Stats() = %+v; want every key in the dirty maps", st)
+	}
+	for i := range n {
+		m.Delete(i)
+	}
+	retained := heapAlloc() - min(base, heapAlloc())
+	t.Logf("peak %d KiB, retained %d KiB", peak>>10, retained>>10)
+	if retained >= peak/20 {
+		t.Fatalf("retained %d bytes right after deleting every key; peak %d (limit 5%%)", retained, peak)
+	}
+	runtime.KeepAlive(&m)
+}
+
 // TestClearDropsSweepTargets checks that Clear leaves no stopped sweep
 // timer of the dropped table able to reach it. A stopped timer may stay in
 // the runtime's timer heap for a while (see sweeper), so stopping it is not
@@ -294,6 +324,40 @@ func TestPurgeDirty(t *testing.T) {
 			v, ok := m.Load(k)
 			if live := i >= dead; ok != live || (live && v != k) {
 				t.Fatalf("Load(%d) = %d, %v; want present = %v", k, v, ok, live)
+			}
+		}
+	})
+	t.Run("big", func(t *testing.T) {
+		// A dirty map that held more than spareMax keys: the purge moves
+		// the survivors to a new map of their size, with a filter of
+		// their size, so that the old map's memory goes.
+		var m Map[int, int]
+		keys := keysInSegment(&m, 0, 1000, 0)
+		for _, k := range keys {
+			m.Store(k, k)
+		}
+		tb := m.t.Load()
+		s := tb.segs[0].Load()
+		s.mu.Lock()
+		before := s.dirty
+		s.mu.Unlock()
+		dead := len(keys)*3/4 + 1
+		for _, k := range keys[:dead] {
+			m.Delete(k)
+		}
+		m.mustCheck()
+		s.mu.Lock()
+		n, words := len(s.dirty), len(s.loadRead(tb).filter)
+		s.mu.Unlock()
+		if want := len(keys) - dead; n != want || len(before) != len(keys) {
+			t.Fatalf("after the purge dirty holds %d keys (want %d) and the old map %d (want it untouched, %d)", n, want, len(before), len(keys))
+		}
+		if want := len(newFilter(2 * n)); words != want {
+			t.Fatalf("the filter has %d words after the purge, want %d for %d keys", words, want, n)
+		}
+		for i, k := range keys {
+			if _, ok := m.Load(k); ok != (i >= dead) {
+				t.Fatalf("Load(%d) present = %v, want %v", k, ok, i >= dead)
 			}
 		}
 	})

@@ -43,26 +43,40 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, ne *entr
 		}
 		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {
 			s.dirty = make(map[K]*entry[K, V], hint)
+			s.dirtyBig = hint > spareMax
 		}
 		nr := r.amend(true)
 		nr.filter = newFilter(hint)
 		s.read.Store(nr)
 		r = nr
 	case len(s.dirty) >= filterCapacity(r.filter):
-		nr := r.amend(true)
-		nr.filter = newFilter(2 * len(s.dirty))
-		for k := range s.dirty {
-			nr.addToFilter(t.hasher.hash(k))
-		}
-		s.read.Store(nr)
-		r = nr
+		r = s.refilterLocked(t)
 	}
 	r.addToFilter(h)
 	if ne == nil {
 		ne = &new(loneEntry[K, V]).e
 	}
 	s.dirty[key] = ne
+	if len(s.dirty) > spareMax {
+		s.dirtyBig = true
+	}
 	return ne
+}
+
+// refilterLocked publishes a copy of the amended read map whose dirty
+// filter holds the keys of dirty and room for as many again, and returns
+// it. A reader that still holds the old map uses the old filter, which has
+// the bits of every key that dirty held while that map was current; one
+// that loads the new map finds every key of dirty in its filter (see
+// readOnly.filter). O(len(dirty)).
+func (s *segment[K, V]) refilterLocked(t *table[K, V]) *readOnly[K, V] {
+	nr := s.loadRead(t).amend(true)
+	nr.filter = newFilter(2 * len(s.dirty))
+	for k := range s.dirty {
+		nr.addToFilter(t.hasher.hash(k))
+	}
+	s.read.Store(nr)
+	return nr
 }
 
 // deletedDirtyLocked records that a write deleted an entry of the dirty
@@ -93,6 +107,13 @@ func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
 // (a compute about to claim it) sees it expunged and looks again. An entry
 // revived meanwhile is live and stays. If dirty empties, read is no longer
 // amended. O(len(dirty)), paid for by the deletes that made the entries.
+//
+// A big dirty map is replaced, not emptied in place: a Go map keeps the
+// memory of the most keys it ever held, so a segment that took a million
+// new keys and lost them would otherwise keep a million keys' worth of
+// map until the next promotion. The survivors, at most a quarter of the
+// entries when deletes trigger the purge, move to a map of their size, and
+// read gets a dirty filter of their size too.
 func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	// Expunge first, and delete keys only if some entry stays live: a
 	// purge usually finds every entry dead (a stream of new keys deleted
@@ -104,9 +125,23 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 		}
 	}
 	t.stats.reclaimed.Add(uint64(purged))
-	if purged == len(s.dirty) {
+	switch {
+	case purged == len(s.dirty) && s.dirtyBig:
+		s.dirty = nil // dropped below, with no spare
+	case purged == len(s.dirty):
 		clear(s.dirty)
-	} else {
+	case s.dirtyBig:
+		survivors := make(map[K]*entry[K, V], len(s.dirty)-purged)
+		for k, e := range s.dirty {
+			if e.p.Load() != t.expunged {
+				survivors[k] = e
+			}
+		}
+		s.dirty = survivors
+		s.dirtyBig = len(survivors) > spareMax
+		// The filter was sized for the old map: shrink it likewise.
+		s.refilterLocked(t)
+	default:
 		for k, e := range s.dirty {
 			if e.p.Load() == t.expunged {
 				delete(s.dirty, k)
@@ -115,7 +150,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	}
 	s.dirtyDead = 0
 	if len(s.dirty) == 0 {
-		s.spare = s.dirty // empty: no key stays reachable through it
+		s.spare = s.dirty // empty (or nil, if big): no key stays reachable through it
 		s.dirty = nil
 		s.misses = 0
 		s.read.Store(s.loadRead(t).amend(false))
@@ -428,3 +463,9 @@ func (s *segment[K, V]) stopSweep() {
 	}
 	s.mu.Unlock()
 }
+
+// spareMax is the most keys a dirty map may ever have held for a purge to
+// keep it, emptied, as the segment's spare: enough for a stream of new keys
+// deleted soon after (purged every compactMin keys or so) to reuse one map,
+// few enough that keeping it costs a couple of kilobytes at most.
+const spareMax = 2 * compactMin

@@ -86,7 +86,9 @@ type segment[K comparable, V any] struct {
 	dirtyDead int
 	// spare is an empty map kept from a purged dirty map, to be the next
 	// dirty map: a stream of new keys deleted soon after would otherwise
-	// allocate and grow a dirty map for every few keys. It holds no entries.
+	// allocate and grow a dirty map for every few keys. It holds no
+	// entries, and it is nil while dirty is not. Only a small map is kept
+	// (see dirtyBig).
 	spare map[K]*entry[K, V]
 	// sweep rebuilds read to drop deleted entries when no other rebuild
 	// comes in time; it is created by the first armSweep.
@@ -97,7 +99,12 @@ type segment[K comparable, V any] struct {
 	// sweepArmed is set by the goroutine that arms sweep and cleared by the
 	// sweep itself before it looks at the read map (see armSweep).
 	sweepArmed atomic.Bool
-	_          [64 - 60]byte // pads the fields above to a cache line on 64-bit platforms
+	// dirtyBig is set once the dirty map has held more than spareMax keys.
+	// A Go map never gives memory back as keys leave it, so a purge moves
+	// the survivors of a big dirty map to a new map, and never keeps a big
+	// one as spare. Guarded by mu.
+	dirtyBig bool
+	_        [64 - 61]byte // pads the fields above to a cache line on 64-bit platforms
 
 	// The fields above fill the segment's first 64 bytes, and live the
 	// next 64: the segment is 128 bytes, a size class whose objects the
