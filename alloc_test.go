@@ -69,4 +69,13 @@ func TestAllocs(t *testing.T) {
 	if got := testing.AllocsPerRun(500, func() { m.Delete(j); j++ }); got > 0 {
 		t.Errorf("Delete: %v allocations per call; budget 0", got)
 	}
+	// Clear, then a new key: the table, the segment, the dirty map (its
+	// header and its group), the key's entry and its box. The segment's
+	// read map becomes the shared emptyAmended: no read map, no filter.
+	var mc Map[int, int]
+	mc.Store(0, 0)
+	k := 0
+	if got := testing.AllocsPerRun(200, func() { mc.Clear(); mc.Store(k, k); k++ }); got > 6 {
+		t.Errorf("Clear and Store: %v allocations per call; budget 6", got)
+	}
 }

@@ -121,6 +121,13 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if r.amended != (r.filter != nil) {
 		return 0, fmt.Errorf("amended = %v but filter present = %v", r.amended, r.filter != nil)
 	}
+	if full := len(r.filter) > 0 && &r.filter[0] == &fullFilter[0]; full != (r == t.emptyAmended) {
+		return 0, fmt.Errorf("has fullFilter = %v, is the shared emptyAmended = %v", full, r == t.emptyAmended)
+	}
+	if e := t.emptyAmended; len(e.buckets) != 0 || e.n != 0 || !e.amended || e.tombs.Load() != 0 || e.next != nil ||
+		len(e.filter) != 1 || e.filter[0].Load() != ^uint64(0) {
+		return 0, fmt.Errorf("the shared emptyAmended read map was written")
+	}
 	for k := range s.dirty {
 		if !r.mayHaveDirty(t.hasher.hash(k)) {
 			return 0, fmt.Errorf("dirty key %v missing from the filter", k)

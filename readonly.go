@@ -69,6 +69,8 @@ type readOnly[K comparable, V any] struct {
 	// map, a clear bit proves that the key is not in dirty, and a miss can
 	// return without the lock (linearizing at the load of r). Keys deleted
 	// from dirty leave their bits set: a false positive costs a lock trip.
+	// The map's shared emptyAmended has fullFilter instead, whose bits are
+	// all set and never written (see addDirtyLocked).
 	filter []atomic.Uint64
 
 	// next leads from buckets to the read map built from them, once a
@@ -264,6 +266,18 @@ func newFilter(keys int) []atomic.Uint64 {
 	}
 	return make([]atomic.Uint64, words)
 }
+
+// fullFilter is a filter of one word with every bit set: it reports every
+// key as maybe in dirty, so an amended read map that has it sends every
+// miss to the lock, as the classic design does. It stands for up to
+// filterCapacity(fullFilter) = 4 keys without being written: the maps that
+// have it (each map's emptyAmended) are shared, and no goroutine ever adds
+// to it (see addDirtyLocked).
+var fullFilter = func() []atomic.Uint64 {
+	f := make([]atomic.Uint64, 1)
+	f[0].Store(^uint64(0))
+	return f
+}()
 
 // filterCapacity is how many keys filter f holds at its designed
 // false-positive rate.

@@ -279,20 +279,27 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 				e = r.find(h, key)
 			}
 		}
-		if e == nil && (!r.amended || !r.mayHaveDirty(h)) {
+		if e == nil {
+			// Absent from r, and from dirty too if its filter rules the
+			// key out: absent when r was loaded (see Load).
+			absent := !r.amended || !r.mayHaveDirty(h)
 			if !w.op.creates() {
-				// Absent when read was loaded (see Load), and nothing to add.
-				return nil, false
+				if absent {
+					return nil, false // nothing to delete or compare
+				}
+			} else if absent || r == t.emptyAmended {
+				// The locked path will most likely add the key (with
+				// emptyAmended, whose shared filter rules nothing out, the
+				// segment holds at most four keys). Allocate its entry and
+				// box now, so that the lock is not held while the
+				// allocator works (or makes this goroutine help the
+				// collector). If the key turns out to be present after
+				// all, they are garbage, never seen by anyone.
+				if ne == nil {
+					ne = &new(loneEntry[K, V]).e
+				}
+				w.prepare()
 			}
-			// Absent when read was loaded: the locked path will most
-			// likely add the key. Allocate its entry and box now, so that
-			// the lock is not held while the allocator works (or makes
-			// this goroutine help the collector). If the key turns out to
-			// be present after all, they are garbage, never seen by anyone.
-			if ne == nil {
-				ne = &new(loneEntry[K, V]).e
-			}
-			w.prepare()
 		}
 		if e != nil {
 			// The commonest writes that change nothing, decided by one

@@ -33,6 +33,13 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K,
 // dirty: a reader that finds the bit clear may then report the key absent
 // without the lock (see readOnly.filter). When dirty outgrows the filter, a
 // new read map with a filter twice as large is published first.
+//
+// An empty read map (a new map's, or just after Clear) is amended without
+// an allocation: it is replaced by the map's shared emptyAmended, whose
+// fullFilter sends every miss of the segment to the lock, as the classic
+// design does, until a promotion fills read (a handful of misses, with
+// dirty that small) or the fifth key brings a real filter. A Clear and a
+// Store then allocate two objects fewer: no read map, no filter.
 func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, ne *entry[K, V]) *entry[K, V] {
 	r := s.loadRead(t)
 	switch {
@@ -45,14 +52,19 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, ne *entr
 			s.dirty = make(map[K]*entry[K, V], hint)
 			s.dirtyBig = hint > spareMax
 		}
-		nr := r.amend(true)
-		nr.filter = newFilter(hint)
-		s.read.Store(nr)
-		r = nr
+		if len(r.buckets) == 0 && hint == 0 {
+			r = t.emptyAmended
+		} else {
+			r = r.amend(true)
+			r.filter = newFilter(hint)
+		}
+		s.read.Store(r)
 	case len(s.dirty) >= filterCapacity(r.filter):
 		r = s.refilterLocked(t)
 	}
-	r.addToFilter(h)
+	if r != t.emptyAmended { // shared: its filter already passes every key
+		r.addToFilter(h)
+	}
 	if ne == nil {
 		ne = &new(loneEntry[K, V]).e
 	}

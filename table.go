@@ -41,9 +41,10 @@ type table[K comparable, V any] struct {
 
 	// Set once, like the fields above, and not needed by loads, so they
 	// come last, after the fields that loads read.
-	stats            *lifetimeStats // counts that outlive Clear; shared by every table of a map
-	dirtyHint        int            // sizes each segment's first dirty map (WithCapacity); 0 after Clear
-	valuesComparable bool           // staticallyComparable[V]()
+	stats            *lifetimeStats  // counts that outlive Clear; shared by every table of a map
+	emptyAmended     *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
+	dirtyHint        int             // sizes each segment's first dirty map (WithCapacity); 0 after Clear
+	valuesComparable bool            // staticallyComparable[V]()
 }
 
 // lifetimeStats holds the counts that Stats reports over a map's life.
@@ -124,7 +125,7 @@ type segment[K comparable, V any] struct {
 // but the table, which holds no segment yet.
 func (t *table[K, V]) cleared() *table[K, V] {
 	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved,
-		stats: t.stats, empty: t.empty, valuesComparable: t.valuesComparable}
+		stats: t.stats, empty: t.empty, emptyAmended: t.emptyAmended, valuesComparable: t.valuesComparable}
 }
 
 // loadRead returns segment i's read map: lock-free, never nil.
@@ -166,6 +167,7 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		moved:            &box[K, V]{pending: &movedMark},
 		stats:            new(lifetimeStats),
 		empty:            new(readOnly[K, V]),
+		emptyAmended:     &readOnly[K, V]{amended: true, filter: fullFilter},
 		valuesComparable: staticallyComparable[V](),
 	}
 	if capacity > 0 {
