@@ -80,6 +80,10 @@ func (m *Map[K, V]) checkInvariants() error {
 	if t == nil {
 		return nil
 	}
+	if e := t.emptyAmended; len(e.buckets) != 0 || e.n != 0 || !e.amended || e.tombs.Load() != 0 || e.next != nil ||
+		len(e.filter) != 1 || e.filter[0].Load() != ^uint64(0) {
+		return fmt.Errorf("the shared emptyAmended read map was written")
+	}
 	present := 0
 	for i := range t.segs {
 		s := t.segs[i].Load()
@@ -123,10 +127,6 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	}
 	if full := len(r.filter) > 0 && &r.filter[0] == &fullFilter[0]; full != (r == t.emptyAmended) {
 		return 0, fmt.Errorf("has fullFilter = %v, is the shared emptyAmended = %v", full, r == t.emptyAmended)
-	}
-	if e := t.emptyAmended; len(e.buckets) != 0 || e.n != 0 || !e.amended || e.tombs.Load() != 0 || e.next != nil ||
-		len(e.filter) != 1 || e.filter[0].Load() != ^uint64(0) {
-		return 0, fmt.Errorf("the shared emptyAmended read map was written")
 	}
 	for k := range s.dirty {
 		if !r.mayHaveDirty(t.hasher.hash(k)) {

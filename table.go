@@ -100,7 +100,8 @@ type segment[K comparable, V any] struct {
 	// sweepArmed is set by the goroutine that arms sweep and cleared by the
 	// sweep itself before it looks at the read map (see armSweep).
 	sweepArmed atomic.Bool
-	// dirtyBig is set once the dirty map has held more than spareMax keys.
+	// dirtyBig is set once the dirty map has held, or was made with room
+	// for, more than spareMax keys.
 	// A Go map never gives memory back as keys leave it, so a purge moves
 	// the survivors of a big dirty map to a new map, and never keeps a big
 	// one as spare. Guarded by mu.
