@@ -73,3 +73,63 @@ func TestEmptyReadAmendsWithoutAllocating(t *testing.T) {
 	m2.mustCheck()
 	m.mustCheck() // neither map wrote into the shared map or fullFilter
 }
+
+// TestPurgeToEmptyUsesSharedEmpty checks that a segment left with no key
+// goes back to the table's shared empty read map, not to a new one, and
+// works on from there: both when its dirty map empties through a purge
+// (new keys, all deleted, never promoted) and when a compaction rebuilds
+// its read map without an entry.
+func TestPurgeToEmptyUsesSharedEmpty(t *testing.T) {
+	var m Map[int, int]
+	keys := keysInSegment(&m, 5, compactMin, 0) // the last delete purges them all
+	for _, k := range keys {
+		m.Store(k, k)
+	}
+	tb := m.t.Load()
+	if r := tb.reads[5].Load(); r == tb.emptyAmended || len(r.buckets) != 0 || !r.amended {
+		t.Fatalf("%d new keys never read: want an amended read map without buckets", len(keys))
+	}
+	for _, k := range keys {
+		m.Delete(k)
+	}
+	if r := tb.reads[5].Load(); r != tb.empty {
+		t.Fatalf("after the purge the read map is %p (amended %v), want the shared empty %p", r, r.amended, tb.empty)
+	}
+	if st := m.Stats(); st.Amended || st.DirtyKeys != 0 || st.Tombstones != 0 {
+		t.Fatalf("Stats() = %+v after the purge; want nothing left", st)
+	}
+	m.mustCheck()
+	m.Store(keys[0], 7)
+	if r := tb.reads[5].Load(); r != tb.emptyAmended {
+		t.Fatal("the next new key did not amend the shared empty read map with emptyAmended")
+	}
+	if v, ok := m.Load(keys[0]); !ok || v != 7 {
+		t.Fatalf("Load(%d) = %d, %v", keys[0], v, ok)
+	}
+	if _, ok := m.Load(keys[1]); ok {
+		t.Fatalf("Load(%d) found a purged key", keys[1])
+	}
+	m.mustCheck()
+
+	// Likewise a rebuild that keeps no entry: keys promoted to read, then
+	// all deleted, the last delete compacting the segment.
+	for _, k := range keys {
+		m.Store(k, k)
+	}
+	m.promoteAll()
+	if r := tb.reads[5].Load(); r.amended || r.n != len(keys) {
+		t.Fatalf("after promoteAll the read map holds %d keys (amended %v), want %d", r.n, r.amended, len(keys))
+	}
+	for _, k := range keys {
+		m.Delete(k)
+	}
+	if r := tb.reads[5].Load(); r != tb.empty {
+		t.Fatalf("after the compaction the read map is %p with %d entries, want the shared empty %p", r, r.n, tb.empty)
+	}
+	m.mustCheck()
+	m.Store(keys[3], 3)
+	if v, ok := m.Load(keys[3]); !ok || v != 3 {
+		t.Fatalf("Load(%d) = %d, %v after the compaction", keys[3], v, ok)
+	}
+	m.mustCheck()
+}

@@ -84,6 +84,9 @@ func (m *Map[K, V]) checkInvariants() error {
 		len(e.filter) != 1 || e.filter[0].Load() != ^uint64(0) {
 		return fmt.Errorf("the shared emptyAmended read map was written")
 	}
+	if e := t.empty; len(e.buckets) != 0 || e.n != 0 || e.amended || e.tombs.Load() != 0 || e.next != nil || e.filter != nil {
+		return fmt.Errorf("the shared empty read map was written")
+	}
 	present := 0
 	for i := range t.segs {
 		s := t.segs[i].Load()

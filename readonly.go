@@ -121,6 +121,17 @@ func (r *readOnly[K, V]) amend(amended bool) *readOnly[K, V] {
 	return nr
 }
 
+// unamended returns r not amended: the table's shared empty read map if r
+// has no buckets (emptyAmended, or an empty map amended by a later key), so
+// that a segment whose dirty map empties without a promotion allocates
+// nothing; otherwise a copy of r (see amend).
+func (r *readOnly[K, V]) unamended(t *table[K, V]) *readOnly[K, V] {
+	if len(r.buckets) == 0 {
+		return t.empty
+	}
+	return r.amend(false)
+}
+
 // tagOf returns the tag byte of hash h.
 func tagOf(h uint64) uint64 {
 	return 0x80 | h&0x7f

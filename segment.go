@@ -165,7 +165,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 		s.spare = s.dirty // empty (or nil, if big): no key stays reachable through it
 		s.dirty = nil
 		s.misses = 0
-		s.read.Store(s.loadRead(t).amend(false))
+		s.read.Store(s.loadRead(t).unamended(t))
 	}
 }
 
@@ -238,8 +238,11 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// Second pass: place the survivors' keys in nr. No entry can be
 	// expunged from here on, since only this goroutine (holding mu)
 	// expunges.
-	nr := newReadOnly[K, V](n)
-	nr.tombs.Store(int64(tombs))
+	nr := t.empty // nothing survives: the shared empty read map, no allocation
+	if n > 0 {
+		nr = newReadOnly[K, V](n)
+		nr.tombs.Store(int64(tombs))
+	}
 	// The entries of read get theirs in the third pass; to remembers them,
 	// in the order of r.each.
 	to := make([]*entry[K, V], 0, r.n)

@@ -24,7 +24,7 @@ type table[K comparable, V any] struct {
 	expunged *box[K, V]      // the expunged sentinel; the same for every table of a map
 	swept    *box[K, V]      // the swept sentinel; likewise
 	moved    *box[K, V]      // the moved sentinel; likewise
-	empty    *readOnly[K, V] // what a nil read pointer stands for; shared by every table of a map, never written
+	empty    *readOnly[K, V] // what a nil read pointer stands for, and where a segment left with no key points; shared by every table of a map, never written
 
 	// reads[i] is segment i's read pointer (see segment.read). The read
 	// pointers live here, not in the segments, so that a load reaches its
@@ -60,7 +60,9 @@ type segment[K comparable, V any] struct {
 	// table.reads). That pointer is loaded without mu at any time, and is nil until
 	// the segment's first new key, which reads as the table's empty read
 	// map (see loadRead): a new table, and so Clear, then needs no store
-	// per segment. It is stored only with mu held, never set back to nil,
+	// per segment. A segment left with no key stores that shared map again
+	// (see readOnly.unamended and rebuildLocked), allocating nothing.
+	// It is stored only with mu held, never set back to nil,
 	// and the tags and keys of the map it points to never change once
 	// published. A key in read has its current entry there and nowhere
 	// else: a key is never in both read and dirty, and the entries of the
