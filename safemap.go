@@ -92,14 +92,15 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 			// A value box (no pending mark) is only ever stored in its
 			// key's entry, so this is the key's entry, live at this load:
 			// what e.load would return.
-			p := b.entries[j].p.Load()
-			if p != nil && p.pending == nil && p.key == key {
-				return p.value, true
-			}
-			// The key's own entry, deleted (nil) at this load: absent, as
-			// e.load would say. An entry that a rebuild moved or expunged
-			// holds a sentinel box, never nil, so r need not be current.
-			if p == nil && b.keys[j] == key {
+			if p := b.entries[j].p.Load(); p != nil {
+				if p.key == key && p.pending == nil {
+					return p.value, true
+				}
+			} else if b.keys[j] == key {
+				// The key's own entry, deleted (nil) at this load: absent,
+				// as e.load would say. An entry that a rebuild moved or
+				// expunged holds a sentinel box, never nil, so r need not
+				// be current.
 				return value, false
 			}
 		} else if !b.overflowed(h) && (!r.amended || !r.mayHaveDirty(h)) {
