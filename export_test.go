@@ -72,6 +72,22 @@ func (m *Map[K, V]) isAmended() bool {
 	return m.Stats().Amended
 }
 
+// unwritten reports whether r, one of the table's shared read maps, is as
+// it was made: no buckets, entries, tombstones or next link, amended as
+// given, and a filter whose words are filter (nil for no filter).
+func (r *readOnly[K, V]) unwritten(amended bool, filter []uint64) bool {
+	if len(r.buckets) != 0 || r.n != 0 || r.amended != amended || r.tombs.Load() != 0 || r.next != nil ||
+		(r.filter == nil) != (filter == nil) || len(r.filter) != len(filter) {
+		return false
+	}
+	for i, w := range filter {
+		if r.filter[i].Load() != w {
+			return false
+		}
+	}
+	return true
+}
+
 // checkInvariants returns an error naming the first broken invariant, with
 // the key and state involved. It locks each segment in turn, so call it
 // when no write is in flight: the live count is only exact then.
@@ -80,11 +96,10 @@ func (m *Map[K, V]) checkInvariants() error {
 	if t == nil {
 		return nil
 	}
-	if e := t.emptyAmended; len(e.buckets) != 0 || e.n != 0 || !e.amended || e.tombs.Load() != 0 || e.next != nil ||
-		len(e.filter) != 1 || e.filter[0].Load() != ^uint64(0) {
+	if !t.emptyAmended.unwritten(true, []uint64{^uint64(0)}) {
 		return fmt.Errorf("the shared emptyAmended read map was written")
 	}
-	if e := t.empty; len(e.buckets) != 0 || e.n != 0 || e.amended || e.tombs.Load() != 0 || e.next != nil || e.filter != nil {
+	if !t.empty.unwritten(false, nil) {
 		return fmt.Errorf("the shared empty read map was written")
 	}
 	present := 0
