@@ -373,7 +373,18 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 			}
 			return nil, false, nil
 		}
-		e = s.addDirtyLocked(t, h, key, ne)
+		// Every creating write stores its value into an absent key: the
+		// new entry holds w's box from the start. No other goroutine can
+		// reach the entry before mu is released (lock-free paths see only
+		// read's entries), so it needs no CAS.
+		if ne == nil {
+			ne = &new(loneEntry[K, V]).e
+		}
+		w.prepare()
+		ne.p.Store(w.nb)
+		s.addDirtyLocked(t, h, key, ne)
+		s.live.Add(1)
+		return nil, true, nil
 	}
 	prev, changed, busy, _ = e.update(w) // never expunged: e is current
 	if busy != nil {

@@ -24,10 +24,11 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K,
 	return e, e != nil
 }
 
-// addDirtyLocked adds a deleted entry for key, whose hash is h and which
-// neither read nor dirty holds, to the dirty map, marking read amended. The
-// entry is ne if not nil: a fresh entry (deleted, and never reachable
-// before) that the caller allocated before taking mu.
+// addDirtyLocked adds an entry for key, whose hash is h and which neither
+// read nor dirty holds, to the dirty map, marking read amended. The entry is
+// ne if not nil: a fresh entry, never reachable before, that the caller
+// allocated before taking mu and may have given the key's first value
+// already; otherwise a new, deleted one.
 //
 // The key's bit goes into read's dirty filter before the key goes into
 // dirty: a reader that finds the bit clear may then report the key absent
