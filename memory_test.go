@@ -64,6 +64,28 @@ func TestDeletedValueCollectable(t *testing.T) {
 	}
 }
 
+// TestPromotedValueCollectable checks that a value stored with a new key,
+// then promoted and deleted, is collected with no sweep. Its first box sat
+// in an entry of dirty, whose block stays reachable through the segment
+// after the promotion copied the box into read (see newEntryLocked): the
+// copy must leave nothing in the old entry that holds the box.
+func TestPromotedValueCollectable(t *testing.T) {
+	var m Map[int, *bigValue]
+	for i := range 100 {
+		m.Store(i, nil)
+	}
+	var done atomic.Bool
+	v := new(bigValue)
+	runtime.AddCleanup(v, func(*atomic.Bool) { done.Store(true) }, &done)
+	m.Store(100, v)
+	v = nil
+	m.promoteAll()
+	m.Delete(100)
+	if !collected(&done, 5) {
+		t.Fatal("deleted value still reachable after GC")
+	}
+}
+
 // TestDeletedKeyCollectable checks that a deleted key becomes unreachable
 // with no further call on the map: one key deleted from a large promoted
 // segment (no tombstone-count rebuild) goes away with the sweep.

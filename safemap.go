@@ -261,7 +261,6 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 		h = t.hasher.hash(key)
 	}
 	i := segmentOf(h)
-	var ne *entry[K, V] // an entry made for the key before taking the lock
 	for {
 		r := t.loadRead(i)
 		// find's commonest cases, inline (find cannot be): the key in the
@@ -291,14 +290,12 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 			} else if absent || r == t.emptyAmended {
 				// The locked path will most likely add the key (with
 				// emptyAmended, whose shared filter rules nothing out, the
-				// segment holds at most four keys). Allocate its entry and
-				// box now, so that the lock is not held while the
-				// allocator works (or makes this goroutine help the
-				// collector). If the key turns out to be present after
-				// all, they are garbage, never seen by anyone.
-				if ne == nil {
-					ne = &new(loneEntry[K, V]).e
-				}
+				// segment holds at most four keys). Allocate its box now,
+				// so that the lock is not held while the allocator works
+				// (or makes this goroutine help the collector); its entry
+				// comes from the segment's block (see newEntryLocked). If
+				// the key turns out to be present after all, a Store
+				// stores the box there, and a LoadOrStore drops it unseen.
 				w.prepare()
 			}
 		}
@@ -329,9 +326,7 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 			// The entry was expunged or moved: r is stale. Retry under
 			// the lock, which sees the current read map.
 		}
-		// writeLocked uses ne only for a key it adds, and then returns
-		// with busy nil: ne is never added twice.
-		prev, changed, busy := t.segment(i).writeLocked(t, h, key, w, ne)
+		prev, changed, busy := t.segment(i).writeLocked(t, h, key, w)
 		if busy == nil {
 			return prev, changed
 		}
@@ -354,10 +349,8 @@ func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, 
 }
 
 // writeLocked is write's slow path, with the segment locked. It returns a
-// compute's pending mark in busy, without waiting, if one owns the key. If
-// it adds the key, it uses ne, when not nil, as the key's new entry (see
-// addDirtyLocked).
-func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K, V], ne *entry[K, V]) (prev *box[K, V], changed bool, busy *pending) {
+// compute's pending mark in busy, without waiting, if one owns the key.
+func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K, V]) (prev *box[K, V], changed bool, busy *pending) {
 	s.mu.Lock()
 	// Deferred, because equal may panic on exotic values that passed
 	// mustBeComparable (see there); the lock must not stay held.
@@ -374,15 +367,9 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 			return nil, false, nil
 		}
 		// Every creating write stores its value into an absent key: the
-		// new entry holds w's box from the start. No other goroutine can
-		// reach the entry before mu is released (lock-free paths see only
-		// read's entries), so it needs no CAS.
-		if ne == nil {
-			ne = &new(loneEntry[K, V]).e
-		}
+		// new entry holds w's box from the start.
 		w.prepare()
-		ne.p.Store(w.nb)
-		s.addDirtyLocked(t, h, key, ne)
+		s.addDirtyLocked(t, h, key, w.nb)
 		s.live.Add(1)
 		return nil, true, nil
 	}

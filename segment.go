@@ -25,10 +25,10 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K,
 }
 
 // addDirtyLocked adds an entry for key, whose hash is h and which neither
-// read nor dirty holds, to the dirty map, marking read amended. The entry is
-// ne if not nil: a fresh entry, never reachable before, that the caller
-// allocated before taking mu and may have given the key's first value
-// already; otherwise a new, deleted one.
+// read nor dirty holds, to the dirty map, marking read amended, and returns
+// it. The entry holds b, the key's first value box, or nothing (deleted) if
+// b is nil. It is fresh (see newEntryLocked), so no other goroutine can
+// reach it before mu is released: b needs no CAS.
 //
 // The key's bit goes into read's dirty filter before the key goes into
 // dirty: a reader that finds the bit clear may then report the key absent
@@ -41,7 +41,7 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K,
 // design does, until a promotion fills read (a handful of misses, with
 // dirty that small) or the fifth key brings a real filter. A Clear and a
 // Store then allocate two objects fewer: no read map, no filter.
-func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, ne *entry[K, V]) *entry[K, V] {
+func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K, V]) *entry[K, V] {
 	r := s.loadRead(t)
 	switch {
 	case !r.amended:
@@ -66,8 +66,9 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, ne *entr
 	if r != t.emptyAmended { // shared: its filter already passes every key
 		r.addToFilter(h)
 	}
-	if ne == nil {
-		ne = &new(loneEntry[K, V]).e
+	ne := s.newEntryLocked()
+	if b != nil {
+		ne.p.Store(b)
 	}
 	s.dirty[key] = ne
 	if len(s.dirty) > spareMax {
@@ -254,9 +255,12 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 		return true
 	})
 	// Only holders of mu reach the entries of dirty, so they need no link
-	// to nr, and most need no move: their state cannot change, and a copy
-	// will do. The exception is a compute's marker, which its owner may
-	// replace at any time (see entry.release): that entry moves, so the
+	// to nr, and most need no CAS: their state cannot change, and a copy
+	// will do. The copy leaves moved behind, not the box: the entry's
+	// block stays reachable while any of its entries is (see
+	// newEntryLocked), and must not keep the box's key and value alive.
+	// The exception is a compute's marker, which its owner may replace at
+	// any time (see entry.release): that entry moves by CAS, so the
 	// release fails and looks for the key again (see segment.finish).
 	for k, e := range s.dirty {
 		switch b := e.p.Load(); {
@@ -265,6 +269,7 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 			e.moveLocked(nr.insert(t.hasher.hash(k), k), t)
 		default:
 			nr.insert(t.hasher.hash(k), k).p.Store(b)
+			e.p.Store(t.moved)
 		}
 	}
 	// Third pass: move the entries of read, which lock-free writers may be

@@ -110,17 +110,22 @@ type segment[K comparable, V any] struct {
 	dirtyBig bool
 	_        [64 - 61]byte // pads the fields above to a cache line on 64-bit platforms
 
-	// The fields above fill the segment's first 64 bytes, and live the
-	// next 64: the segment is 128 bytes, a size class whose objects the
+	// The fields above fill the segment's first 64 bytes, and live and
+	// entries the next 64: the segment is 128 bytes, a size class whose objects the
 	// allocator aligns to 64 bytes, so each half is one cache line
 	// (TestLayout checks the sizes).
 
 	// live counts the keys present in the segment. Writers add after their
 	// CAS (or under mu), so it is exact whenever no write is in flight. It
-	// sits on its own cache line: writers update it, readers of the segment
-	// do not need it.
+	// sits apart from the fields above: writers update it, readers of the
+	// segment do not need it.
 	live atomic.Int64
-	_    [56]byte
+	// entries is what is left of the segment's current block of dirty
+	// entries (see newEntryLocked): fresh entries, never handed out.
+	// Guarded by mu. It shares live's line: a write that adds a key uses
+	// both.
+	entries []entry[K, V]
+	_       [32]byte
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
