@@ -22,7 +22,7 @@ const maxLoadPercent = 75
 // the key's hash) or 0 if the slot is empty. Byte 7 is the overflow mark:
 // when building the map passes over this bucket, full, to place a key
 // further on, it sets that key's bit there (see overflowBit), one of the
-// byte's seven low bits. A probe stops at the first bucket without its
+// byte's eight bits. A probe stops at the first bucket without its
 // key's bit: no key with that bit can lie beyond. One bit per key, rather
 // than one for the whole bucket, lets most misses whose home bucket
 // overflowed stop there too: at 75% load about a quarter of the buckets
@@ -141,7 +141,8 @@ const (
 	lowBits  = 0x0101010101010101
 	highBits = 0x8080808080808080
 	// fullBits has the high bit of the seven slot bytes: a bucket whose tags
-	// have all of them set has no empty slot.
+	// have all of them set has no empty slot. Masks of slots use it, not
+	// highBits, which would take in the overflow byte.
 	fullBits = 0x0080808080808080
 )
 
@@ -156,11 +157,12 @@ func home(h uint64, n int) int {
 // match returns a mask with the high bit set in the byte of each slot of b
 // whose tag may be hash h's: bytes of x are zero where the tag matches, and
 // the bit trick finds zero bytes, with rare false hits just above a true
-// one, which the key comparison weeds out. Empty slots and the overflow
-// byte never match, since every tag has its high bit set.
+// one, which the key comparison weeds out. Empty slots never match, since
+// every tag has its high bit set; the overflow byte, which may equal a
+// tag, is masked out.
 func (b *bucket[K, V]) match(h uint64) uint64 {
 	x := b.tags ^ tagOf(h)*lowBits
-	return (x - lowBits) &^ x & highBits
+	return (x - lowBits) &^ x & fullBits
 }
 
 // slotOf returns the slot of the lowest byte set in a mask from match.
@@ -169,12 +171,12 @@ func slotOf(m uint64) int {
 }
 
 // overflowBit returns the bit of the overflow byte that marks the buckets
-// a key with hash h was carried past: one of the byte's seven low bits,
-// chosen by hash bits that neither the tag (the low 7) nor the bucket (the
-// high ones) use. The byte's high bit stays clear, so match never takes the
-// overflow byte for a tag.
+// a key with hash h was carried past: one of the byte's eight bits, chosen
+// by three hash bits that neither the tag (the low 7) nor the bucket (the
+// high ones) use: a shift and a mask, where one of seven bits took a
+// multiply.
 func overflowBit(h uint64) uint64 {
-	return 1 << (56 + (h>>7&0xff)*7>>8)
+	return 1 << (56 + h>>7&7)
 }
 
 // overflowed reports whether building b's read map passed over b, full, to
