@@ -99,9 +99,25 @@ func TestPurgeToEmptyUsesSharedEmpty(t *testing.T) {
 		t.Fatalf("Stats() = %+v after the purge; want nothing left", st)
 	}
 	m.mustCheck()
+	// The next new key reuses the purged map (the spare), and gets a filter
+	// sized for as many keys as the spare held: refilling it as far takes
+	// no new filter on the way (see addDirtyLocked).
 	m.Store(keys[0], 7)
-	if r := tb.reads[5].Load(); r != tb.emptyAmended {
-		t.Fatal("the next new key did not amend the shared empty read map with emptyAmended")
+	r := tb.reads[5].Load()
+	if r == tb.emptyAmended || !r.amended || filterCapacity(r.filter) < len(keys) {
+		t.Fatalf("the next new key amended the read map with a filter for %d keys (emptyAmended %v), want one for %d",
+			filterCapacity(r.filter), r == tb.emptyAmended, len(keys))
+	}
+	m.mustCheck()
+	more := keysInSegment(&m, 5, len(keys)-1, keys[len(keys)-1]+1)
+	for _, k := range more {
+		m.Store(k, k)
+	}
+	if tb.reads[5].Load() != r {
+		t.Fatalf("refilling the spare with %d keys published a new read map", 1+len(more))
+	}
+	for _, k := range more {
+		m.Delete(k)
 	}
 	if v, ok := m.Load(keys[0]); !ok || v != 7 {
 		t.Fatalf("Load(%d) = %d, %v", keys[0], v, ok)

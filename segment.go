@@ -49,15 +49,22 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 		if s.read.Load() == nil {
 			hint = t.dirtyHint // the segment's first dirty map
 		}
+		keys := hint // the keys the dirty filter is sized for
 		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {
 			s.dirty = make(map[K]*entry[K, V], hint)
 			s.dirtyBig = hint > spareMax
+		} else {
+			// The spare filled to spareKeys before it was purged: a stream
+			// of new keys deleted soon after fills it as far again, and a
+			// filter made for that many is not outgrown and rebuilt on
+			// the way (see refilterLocked).
+			keys = s.spareKeys
 		}
-		if len(r.buckets) == 0 && hint == 0 {
+		if len(r.buckets) == 0 && keys <= filterCapacity(fullFilter) {
 			r = t.emptyAmended
 		} else {
 			r = r.amend(true)
-			r.filter = newFilter(hint)
+			r.filter = newFilter(keys)
 		}
 		s.read.Store(r)
 	case len(s.dirty) >= filterCapacity(r.filter):
@@ -132,7 +139,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	// Expunge first, and delete keys only if some entry stays live: a
 	// purge usually finds every entry dead (a stream of new keys deleted
 	// soon after), and then one clear is far cheaper than a delete per key.
-	purged := 0
+	purged, n := 0, len(s.dirty)
 	for _, e := range s.dirty {
 		if e.tryExpungeLocked(t, false) {
 			purged++
@@ -165,6 +172,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	s.dirtyDead = 0
 	if len(s.dirty) == 0 {
 		s.spare = s.dirty // empty (or nil, if big): no key stays reachable through it
+		s.spareKeys = n
 		s.dirty = nil
 		s.misses = 0
 		s.read.Store(s.loadRead(t).unamended(t))

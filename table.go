@@ -125,7 +125,11 @@ type segment[K comparable, V any] struct {
 	// Guarded by mu. It shares live's line: a write that adds a key uses
 	// both.
 	entries []entry[K, V]
-	_       [32]byte
+	// spareKeys is how many keys the dirty map that became spare held when
+	// a purge emptied it: the next dirty map, the spare, gets a filter
+	// sized for as many (see addDirtyLocked). Guarded by mu.
+	spareKeys int
+	_         [24]byte
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
