@@ -104,12 +104,26 @@ func benchMixed[K comparable](b *testing.B, keyType string, keys []K) {
 // BenchmarkLoadHitSerial measures one goroutine's Load of a present key,
 // against a plain Go map lookup, the physical floor. Each implementation
 // is called directly, with no interface in between, so that the figures
-// compare the maps and nothing else.
+// compare the maps and nothing else. The any-int and any-string keys are
+// the same keys in interface keys (every map keyed by any): sync.Map's
+// keys, and those of a Map[any, V] that replaces one.
 func BenchmarkLoadHitSerial(b *testing.B) {
 	const n = 1024 // a power of two: i&(n-1) picks the key
 	ints, strs := mapimpl.IntKeys(n), mapimpl.StringKeys(n)
 	b.Run("keys=int", func(b *testing.B) { loadHitSerial(b, ints, ints) })
 	b.Run("keys=string", func(b *testing.B) { loadHitSerial(b, strs, strs) })
+	anyInts, anyStrs := toAny(ints), toAny(strs)
+	b.Run("keys=any-int", func(b *testing.B) { loadHitSerial(b, anyInts, anyInts) })
+	b.Run("keys=any-string", func(b *testing.B) { loadHitSerial(b, anyStrs, anyStrs) })
+}
+
+// toAny returns keys as interface values.
+func toAny[K any](keys []K) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k
+	}
+	return out
 }
 
 // BenchmarkLoadHitRandom is BenchmarkLoadHitSerial over 131,072 keys, far

@@ -14,27 +14,26 @@ import (
 // multiply-fold over 8-byte words (the construction of wyhash), and every
 // other type [maphash.Comparable], which panics, as a Go map does, for a key
 // whose dynamic type is not comparable. Choosing once saves a type switch
-// per call, about half the cost of hashing an int.
+// per call, about half the cost of hashing an int. Interface keys (a
+// Map[any, V], sync.Map's drop-in) hold ints and strings more often than
+// not: their function hashes those two with the functions above, and the
+// rest with maphash.Comparable.
 type hasher[K comparable] struct {
 	hash func(K) uint64
-	// isInt reports that K is int. Then quick computes hash's result
-	// inline, without the indirect call, with the seeds a and b of hash's
-	// closure (see hashWord).
-	isInt bool
-	a, b  uint64
+	// a and b are the seeds of hashWord in hash's closure, for quick.
+	a, b uint64
 }
 
-// quick returns key's hash and true when K is int, and false otherwise.
-// It is small enough to inline, so that Load and write hash int keys with
-// no call at all; a function holding both this and the call through hash
-// costs too much to inline. The assertion succeeds when K is int, and also
-// when K is an interface type holding an int, which hash treats with
-// maphash.Comparable: isInt, set only when K is int exactly, rules that
-// out. For other key types the assertion costs one comparison of type
+// quick returns key's hash and true when key is an int: K is int, or an
+// interface type holding an int, whose hash function treats ints alike.
+// Otherwise it returns false, and the caller calls hash. It is small enough
+// to inline, so that Load and write hash int keys with no call at all; a
+// function holding both this and the call through hash costs too much to
+// inline. For other key types the assertion costs one comparison of type
 // words; the conversion to any does not escape, so it does not allocate
-// (TestAllocs). Testing isInt first measured slower.
+// (TestAllocs).
 func (h *hasher[K]) quick(key K) (uint64, bool) {
-	if k, ok := any(key).(int); ok && h.isInt {
+	if k, ok := any(key).(int); ok {
 		return hashWord(uint64(k), h.a, h.b), true
 	}
 	return 0, false
@@ -44,13 +43,11 @@ func newHasher[K comparable]() hasher[K] {
 	s0, s1 := rand.Uint64(), rand.Uint64()
 	a, b := s0^k0, s1^k1 // the seeds of hashWord
 	var f any
-	isInt := false // K is int exactly (see hasher.quick)
 	switch any(*new(K)).(type) {
 	case string:
 		f = func(k string) uint64 { return hashString(k, s0, s1) }
 	case int:
 		f = func(k int) uint64 { return hashWord(uint64(k), a, b) }
-		isInt = true
 	case int64:
 		f = func(k int64) uint64 { return hashWord(uint64(k), a, b) }
 	case int32:
@@ -72,10 +69,23 @@ func newHasher[K comparable]() hasher[K] {
 	}
 	// When K is one of the types above, f has type func(K) uint64 exactly.
 	if fn, ok := f.(func(K) uint64); ok {
-		return hasher[K]{hash: fn, isInt: isInt, a: a, b: b}
+		return hasher[K]{hash: fn, a: a, b: b}
 	}
 	seed := maphash.MakeSeed()
-	return hasher[K]{hash: func(k K) uint64 { return maphash.Comparable(seed, k) }}
+	if any(*new(K)) != nil {
+		// Not an interface type: no dynamic type to switch on.
+		return hasher[K]{hash: func(k K) uint64 { return maphash.Comparable(seed, k) }, a: a, b: b}
+	}
+	// An interface type. Its ints must hash as quick hashes them.
+	return hasher[K]{hash: func(k K) uint64 {
+		switch v := any(k).(type) {
+		case int:
+			return hashWord(uint64(v), a, b)
+		case string:
+			return hashString(v, s0, s1)
+		}
+		return maphash.Comparable(seed, k)
+	}, a: a, b: b}
 }
 
 // mum multiplies a and b into 128 bits and folds the halves together: every

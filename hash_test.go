@@ -3,7 +3,9 @@ package safemap
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
+	"time"
 )
 
 // quickAgrees checks that h.quick either declines key or returns h.hash's
@@ -20,19 +22,34 @@ func quickAgrees[K comparable](t *testing.T, h hasher[K], key K, want bool) {
 }
 
 // TestQuickHash checks that the inline hash of Load and write agrees with
-// the hasher's function, and that it takes int keys only: a named int type,
-// or an int inside an interface key, is hashed by the function (for any,
-// maphash.Comparable; a different hash for the same integer).
+// the hasher's function, and that it takes int keys only: ints, and ints in
+// interface keys, whose function hashes ints the same way. A named int
+// type is hashed by the function.
 func TestQuickHash(t *testing.T) {
 	ints := newHasher[int]()
+	anys := newHasher[any]()
+	type stringer interface{ String() string }
+	stringers := newHasher[stringer]()
 	for _, k := range []int{0, 1, -1, 42, math.MaxInt32, math.MaxInt, math.MinInt} {
 		quickAgrees(t, ints, k, true)
+		quickAgrees(t, anys, any(k), true)
 	}
 	type myInt int
 	quickAgrees(t, newHasher[myInt](), 42, false)
-	quickAgrees(t, newHasher[any](), any(42), false)
+	quickAgrees(t, anys, any(myInt(42)), false)
+	quickAgrees(t, anys, any("42"), false)
+	quickAgrees(t, anys, any(int64(42)), false)
+	quickAgrees(t, anys, any(nil), false)
+	quickAgrees(t, stringers, stringer(time.Second), false)
 	quickAgrees(t, newHasher[int64](), 42, false)
 	quickAgrees(t, newHasher[string](), "42", false)
+	// An interface key's strings hash with hashString and the hasher's
+	// seeds (a and b are the seeds xored with k0 and k1), as string keys do.
+	for _, k := range []string{"", "a", "key-123-padding", strings.Repeat("x", 40)} {
+		if got, want := anys.hash(any(k)), hashString(k, anys.a^k0, anys.b^k1); got != want {
+			t.Fatalf("hash(any(%q)) = %#x; want hashString's %#x", k, got, want)
+		}
+	}
 
 	// Maps keyed by these types find what they store.
 	var m Map[any, int]
