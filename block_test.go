@@ -57,4 +57,24 @@ func TestEntryBlocks(t *testing.T) {
 	if err := m.checkInvariants(); err != nil {
 		t.Fatal(err)
 	}
+	// A segment whose rebuild keeps no key (here: every key promoted,
+	// then deleted, then the rebuild that a compaction or a sweep makes)
+	// drops its block; its next key gets a block of minEntryBlock.
+	m.promoteAll()
+	for _, k := range keys {
+		m.Delete(k)
+	}
+	s.mu.Lock()
+	s.promoteLocked(tb)
+	s.mu.Unlock()
+	if r := tb.loadRead(3); r != tb.empty {
+		t.Fatalf("after the rebuild segment 3 holds %d entries, want none", r.n)
+	}
+	if s.entries != nil {
+		t.Fatalf("an empty segment keeps a block of %d entries", cap(s.entries))
+	}
+	m.Store(keys[0], 1)
+	if got := cap(s.entries) + 1; got != minEntryBlock {
+		t.Fatalf("the next key's block has %d entries, want %d", got, minEntryBlock)
+	}
 }

@@ -302,6 +302,12 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	s.dirty = nil
 	s.dirtyDead = 0
 	s.misses = 0
+	if n == 0 {
+		// A segment left with no key (every key deleted, then compacted
+		// or swept) keeps no entry block either: up to 512 bytes per
+		// segment otherwise. Its next key allocates a small one.
+		s.entries = nil
+	}
 	t.stats.promotions.Add(1)
 }
 
