@@ -67,25 +67,29 @@ func newHasher[K comparable]() hasher[K] {
 	case uint8:
 		f = func(k uint8) uint64 { return hashWord(uint64(k), a, b) }
 	}
-	// When K is one of the types above, f has type func(K) uint64 exactly.
-	if fn, ok := f.(func(K) uint64); ok {
-		return hasher[K]{hash: fn, a: a, b: b}
-	}
-	seed := maphash.MakeSeed()
-	if any(*new(K)) != nil {
+	h := hasher[K]{a: a, b: b}
+	switch fn, ok := f.(func(K) uint64); {
+	case ok:
+		// K is one of the types above: f has type func(K) uint64 exactly.
+		h.hash = fn
+	case any(*new(K)) != nil:
 		// Not an interface type: no dynamic type to switch on.
-		return hasher[K]{hash: func(k K) uint64 { return maphash.Comparable(seed, k) }, a: a, b: b}
-	}
-	// An interface type. Its ints must hash as quick hashes them.
-	return hasher[K]{hash: func(k K) uint64 {
-		switch v := any(k).(type) {
-		case int:
-			return hashWord(uint64(v), a, b)
-		case string:
-			return hashString(v, s0, s1)
+		seed := maphash.MakeSeed()
+		h.hash = func(k K) uint64 { return maphash.Comparable(seed, k) }
+	default:
+		// An interface type. Its ints must hash as quick hashes them.
+		seed := maphash.MakeSeed()
+		h.hash = func(k K) uint64 {
+			switch v := any(k).(type) {
+			case int:
+				return hashWord(uint64(v), a, b)
+			case string:
+				return hashString(v, s0, s1)
+			}
+			return maphash.Comparable(seed, k)
 		}
-		return maphash.Comparable(seed, k)
-	}, a: a, b: b}
+	}
+	return h
 }
 
 // mum multiplies a and b into 128 bits and folds the halves together: every

@@ -110,8 +110,8 @@ type segment[K comparable, V any] struct {
 	dirtyBig bool
 	_        [64 - 61]byte // pads the fields above to a cache line on 64-bit platforms
 
-	// The fields above fill the segment's first 64 bytes, and live and
-	// entries the next 64: the segment is 128 bytes, a size class whose objects the
+	// The fields above fill the segment's first 64 bytes, and live,
+	// entries and spareKeys the next 64: the segment is 128 bytes, a size class whose objects the
 	// allocator aligns to 64 bytes, so each half is one cache line
 	// (TestLayout checks the sizes).
 
