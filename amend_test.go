@@ -149,3 +149,36 @@ func TestPurgeToEmptyUsesSharedEmpty(t *testing.T) {
 	}
 	m.mustCheck()
 }
+
+// TestFilterCapped checks that a dirty filter stops growing at
+// maxFilterWords however many new keys come, and that past its designed
+// capacity it still holds every key of dirty, so that loads stay right:
+// present keys found, absent ones reported absent.
+func TestFilterCapped(t *testing.T) {
+	var m Map[int, int]
+	capKeys := maxFilterWords * 64 / filterBitsPerKey
+	keys := keysInSegment(&m, 5, 3*capKeys, 0)
+	for _, k := range keys {
+		m.Store(k, k) // no loads: no misses, no promotion
+	}
+	tb := m.t.Load()
+	r := tb.reads[5].Load()
+	if st := m.Stats(); !r.amended || st.DirtyKeys != len(keys) {
+		t.Fatalf("Stats() = %+v, amended %v; want all %d keys in dirty", st, r.amended, len(keys))
+	}
+	if len(r.filter) != maxFilterWords {
+		t.Fatalf("the filter of a dirty map of %d keys has %d words, want the cap, %d", len(keys), len(r.filter), maxFilterWords)
+	}
+	m.mustCheck() // every key of dirty has its bits in the filter
+	for _, k := range keysInSegment(&m, 5, 1000, 1<<40) {
+		if v, ok := m.Load(k); ok {
+			t.Fatalf("Load(%d) = %d, true for an absent key", k, v)
+		}
+	}
+	for _, k := range keys {
+		if v, ok := m.Load(k); !ok || v != k {
+			t.Fatalf("Load(%d) = %d, %v", k, v, ok)
+		}
+	}
+	m.mustCheck()
+}

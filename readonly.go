@@ -270,11 +270,25 @@ func (r *readOnly[K, V]) loadMoved(h uint64, key K) (value V, ok bool) {
 // word, 16 bits per key give about 1.5% false positives.
 const filterBitsPerKey = 16
 
+// maxFilterWords caps a dirty filter at 8 KiB (4,096 keys at the designed
+// rate). Each new key sets its bits, and so touches one word at random: in
+// a filter sized for a dirty map of 100,000s of keys (a stream of new keys
+// that nothing reads, LoadOrStoreUnique), that was a cache miss per key, and
+// the filters of 16 segments took megabytes. Past the cap the filter fills
+// up instead: its false positives grow with the keys until, saturated, it
+// sends every miss of the segment to the lock, as the classic design does,
+// and the misses count toward a promotion (see missLocked).
+// Counted with scripts/cachesim.sh (N=200,000): LoadOrStoreUnique went
+// from 1591 to 1335 instructions per key and from 4.0 to 2.5 simulated
+// last-level misses; AdversarialAlloc and the 100,000-key mixes, whose
+// dirty maps stay small, did not change.
+const maxFilterWords = 1024
+
 // newFilter returns a filter for about keys keys: a power of two of words,
-// at least 8 words.
+// at least 8 and at most maxFilterWords.
 func newFilter(keys int) []atomic.Uint64 {
 	words := 8
-	for words*64 < keys*filterBitsPerKey {
+	for words*64 < keys*filterBitsPerKey && words < maxFilterWords {
 		words *= 2
 	}
 	return make([]atomic.Uint64, words)

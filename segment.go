@@ -33,7 +33,8 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K,
 // The key's bit goes into read's dirty filter before the key goes into
 // dirty: a reader that finds the bit clear may then report the key absent
 // without the lock (see readOnly.filter). When dirty outgrows the filter, a
-// new read map with a filter twice as large is published first.
+// new read map with a filter twice as large is published first, up to
+// maxFilterWords; past that the filter just fills up.
 //
 // An empty read map (a new map's, or just after Clear) is amended without
 // an allocation: it is replaced by the map's shared emptyAmended, whose
@@ -67,7 +68,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 			r.filter = newFilter(keys)
 		}
 		s.read.Store(r)
-	case len(s.dirty) >= filterCapacity(r.filter):
+	case len(s.dirty) >= filterCapacity(r.filter) && len(r.filter) < maxFilterWords:
 		r = s.refilterLocked(t)
 	}
 	if r != t.emptyAmended { // shared: its filter already passes every key
