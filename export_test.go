@@ -73,10 +73,10 @@ func (m *Map[K, V]) isAmended() bool {
 }
 
 // unwritten reports whether r, one of the table's shared read maps, is as
-// it was made: no buckets, entries, tombstones or next link, amended as
+// it was made: no buckets, entries or next link, amended as
 // given, and a filter whose words are filter (nil for no filter).
 func (r *readOnly[K, V]) unwritten(amended bool, filter []uint64) bool {
-	if len(r.buckets) != 0 || r.n != 0 || r.amended != amended || r.tombs.Load() != 0 || r.next != nil ||
+	if len(r.buckets) != 0 || r.n != 0 || r.amended != amended || r.next != nil ||
 		(r.filter == nil) != (filter == nil) || len(r.filter) != len(filter) {
 		return false
 	}

@@ -58,8 +58,8 @@ type bucket[K comparable, V any] struct {
 // key's overflow bit. Building never fills every slot, so every probe ends.
 type readOnly[K comparable, V any] struct {
 	// The first 64 bytes hold what readers load, none of it written after
-	// publication; the counts that writers update live on the next 64 (see
-	// tombs).
+	// publication. The count of deleted entries, which lock-free writers
+	// update, lives in the segment (see segment.tombs).
 
 	buckets []bucket[K, V]
 
@@ -86,18 +86,7 @@ type readOnly[K comparable, V any] struct {
 	_       [64 - 57]byte
 
 	n int // entries in buckets, live or not
-
-	// tombs counts the entries of buckets deleted since the map was built,
-	// less those revived. It only decides when to rebuild, so races that
-	// make it a little off cost nothing but an early or late rebuild.
-	//
-	// Lock-free deletes and revivals write it, so it sits apart from the
-	// fields that every load reads: the read map is 128 bytes, a size
-	// class whose objects the allocator aligns to 64 bytes, so a write to
-	// tombs does not take the readers' cache line away from the other
-	// cores (TestLayout checks the offsets).
-	tombs atomic.Int64
-	_     [48]byte
+	_ [56]byte
 }
 
 // newReadOnly returns an empty read map with room for n entries.
@@ -117,7 +106,6 @@ func (r *readOnly[K, V]) amend(amended bool) *readOnly[K, V] {
 	if amended {
 		nr.filter = r.filter
 	}
-	nr.tombs.Store(r.tombs.Load())
 	return nr
 }
 

@@ -341,7 +341,7 @@ func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, 
 	switch {
 	case prev == nil: // added: a deleted entry revived
 		s.live.Add(1)
-		r.tombs.Add(-1)
+		s.tombs.Add(-1)
 	case op == opDelete || op == opCompareAndDelete:
 		s.live.Add(-1)
 		s.deleted(t, r)
@@ -383,7 +383,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 	case prev == nil:
 		s.live.Add(1)
 		if inRead {
-			s.loadRead(t).tombs.Add(-1) // revived a deleted entry of read
+			s.tombs.Add(-1) // revived a deleted entry of read
 		} else if inDirty && s.dirtyDead > 0 {
 			s.dirtyDead--
 		}

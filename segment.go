@@ -252,7 +252,6 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	nr := t.empty // nothing survives: the shared empty read map, no allocation
 	if n > 0 {
 		nr = newReadOnly[K, V](n)
-		nr.tombs.Store(int64(tombs))
 	}
 	// The entries of read get theirs in the third pass; to remembers them,
 	// in the order of r.each.
@@ -299,6 +298,7 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// Readers that loaded r go on using it, through the moved entries; a
 	// lock-free writer that loaded r finds its entry moved or expunged and
 	// retries under mu, where it sees nr.
+	s.tombs.Store(int64(tombs))
 	s.read.Store(nr)
 	s.dirty = nil
 	s.dirtyDead = 0
@@ -322,7 +322,7 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 // stored again) about half the entries are deleted at any time, and
 // rebuilding then would push the re-stored keys through the dirty map.
 func (s *segment[K, V]) deleted(t *table[K, V], r *readOnly[K, V]) {
-	if tooManyTombs(r.tombs.Add(1), r.n) {
+	if tooManyTombs(s.tombs.Add(1), r.n) {
 		s.mu.Lock()
 		s.compactLocked(t)
 		s.mu.Unlock()
@@ -333,7 +333,7 @@ func (s *segment[K, V]) deleted(t *table[K, V], r *readOnly[K, V]) {
 
 // deletedLocked is deleted for a caller that holds mu.
 func (s *segment[K, V]) deletedLocked(t *table[K, V], r *readOnly[K, V]) {
-	if tooManyTombs(r.tombs.Add(1), r.n) {
+	if tooManyTombs(s.tombs.Add(1), r.n) {
 		s.compactLocked(t)
 		return
 	}
@@ -355,7 +355,7 @@ const compactMin = 32
 // compactLocked rebuilds read if it still has too many tombstones (another
 // goroutine may have rebuilt it while we waited for mu).
 func (s *segment[K, V]) compactLocked(t *table[K, V]) {
-	if r := s.loadRead(t); tooManyTombs(r.tombs.Load(), r.n) {
+	if r := s.loadRead(t); tooManyTombs(s.tombs.Load(), r.n) {
 		s.promoteLocked(t)
 	}
 }

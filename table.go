@@ -111,7 +111,7 @@ type segment[K comparable, V any] struct {
 	_        [64 - 61]byte // pads the fields above to a cache line on 64-bit platforms
 
 	// The fields above fill the segment's first 64 bytes, and live,
-	// entries and spareKeys the next 64: the segment is 128 bytes, a size class whose objects the
+	// entries, spareKeys and tombs the next 64: the segment is 128 bytes, a size class whose objects the
 	// allocator aligns to 64 bytes, so each half is one cache line
 	// (TestLayout checks the sizes).
 
@@ -129,7 +129,16 @@ type segment[K comparable, V any] struct {
 	// a purge emptied it: the next dirty map, the spare, gets a filter
 	// sized for as many (see addDirtyLocked). Guarded by mu.
 	spareKeys int
-	_         [24]byte
+	// tombs counts the entries of the current read map deleted since it
+	// was built, less those revived: each rebuild sets it, and lock-free
+	// deletes and revivals add to it. It only decides when to rebuild, so
+	// races that make it a little off (a write to an older read map that
+	// lands after a rebuild counted) cost nothing but an early or late
+	// rebuild, and the next rebuild sets it right. It shares live's line,
+	// which the same writes update: one line moves between the cores per
+	// delete or revival, where a count in the read map took a second.
+	tombs atomic.Int64
+	_     [16]byte
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
