@@ -52,7 +52,7 @@ func TestEmptyReadAmendsWithoutAllocating(t *testing.T) {
 	}
 	m2.Store(keys[4], keys[4])
 	r := tb2.reads[3].Load()
-	if r == tb2.emptyAmended || !r.amended || len(r.filter) == 0 || &r.filter[0] == &fullFilter[0] {
+	if r == tb2.emptyAmended || !r.amended() || len(r.filter) == 0 || &r.filter[0] == &fullFilter[0] {
 		t.Fatal("the fifth key did not bring a read map with a filter of its own")
 	}
 	for _, k := range keys[:5] {
@@ -86,14 +86,14 @@ func TestPurgeToEmptyUsesSharedEmpty(t *testing.T) {
 		m.Store(k, k)
 	}
 	tb := m.t.Load()
-	if r := tb.reads[5].Load(); r == tb.emptyAmended || len(r.buckets) != 0 || !r.amended {
+	if r := tb.reads[5].Load(); r == tb.emptyAmended || len(r.buckets) != 0 || !r.amended() {
 		t.Fatalf("%d new keys never read: want an amended read map without buckets", len(keys))
 	}
 	for _, k := range keys {
 		m.Delete(k)
 	}
 	if r := tb.reads[5].Load(); r != tb.empty {
-		t.Fatalf("after the purge the read map is %p (amended %v), want the shared empty %p", r, r.amended, tb.empty)
+		t.Fatalf("after the purge the read map is %p (amended %v), want the shared empty %p", r, r.amended(), tb.empty)
 	}
 	if st := m.Stats(); st.Amended || st.DirtyKeys != 0 || st.Tombstones != 0 {
 		t.Fatalf("Stats() = %+v after the purge; want nothing left", st)
@@ -104,7 +104,7 @@ func TestPurgeToEmptyUsesSharedEmpty(t *testing.T) {
 	// no new filter on the way (see addDirtyLocked).
 	m.Store(keys[0], 7)
 	r := tb.reads[5].Load()
-	if r == tb.emptyAmended || !r.amended || filterCapacity(r.filter) < len(keys) {
+	if r == tb.emptyAmended || !r.amended() || filterCapacity(r.filter) < len(keys) {
 		t.Fatalf("the next new key amended the read map with a filter for %d keys (emptyAmended %v), want one for %d",
 			filterCapacity(r.filter), r == tb.emptyAmended, len(keys))
 	}
@@ -133,8 +133,8 @@ func TestPurgeToEmptyUsesSharedEmpty(t *testing.T) {
 		m.Store(k, k)
 	}
 	m.promoteAll()
-	if r := tb.reads[5].Load(); r.amended || r.n != len(keys) {
-		t.Fatalf("after promoteAll the read map holds %d keys (amended %v), want %d", r.n, r.amended, len(keys))
+	if r := tb.reads[5].Load(); r.amended() || r.n != len(keys) {
+		t.Fatalf("after promoteAll the read map holds %d keys (amended %v), want %d", r.n, r.amended(), len(keys))
 	}
 	for _, k := range keys {
 		m.Delete(k)
@@ -163,8 +163,8 @@ func TestFilterCapped(t *testing.T) {
 	}
 	tb := m.t.Load()
 	r := tb.reads[5].Load()
-	if st := m.Stats(); !r.amended || st.DirtyKeys != len(keys) {
-		t.Fatalf("Stats() = %+v, amended %v; want all %d keys in dirty", st, r.amended, len(keys))
+	if st := m.Stats(); !r.amended() || st.DirtyKeys != len(keys) {
+		t.Fatalf("Stats() = %+v, amended %v; want all %d keys in dirty", st, r.amended(), len(keys))
 	}
 	if len(r.filter) != maxFilterWords {
 		t.Fatalf("the filter of a dirty map of %d keys has %d words, want the cap, %d", len(keys), len(r.filter), maxFilterWords)

@@ -180,7 +180,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	// a delete and dropDead has not yet removed it). Once claimed, the entry
 	// is pending and promotion keeps it: it moves it to read, and finish
 	// finds it there.
-	if inDirty && s.loadRead(t).amended {
+	if inDirty && s.loadRead(t).amended() {
 		s.missLocked(t)
 	}
 	return e, mk, cur, busy

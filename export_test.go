@@ -17,7 +17,7 @@ func (m *Map[K, V]) promoteAll() {
 	}
 	for s := range t.allSegments() {
 		s.mu.Lock()
-		if s.loadRead(t).amended {
+		if s.loadRead(t).amended() {
 			s.promoteLocked(t)
 		}
 		s.mu.Unlock()
@@ -32,7 +32,7 @@ func (m *Map[K, V]) nearPromotion() {
 	}
 	for s := range t.allSegments() {
 		s.mu.Lock()
-		if r := s.loadRead(t); r.amended {
+		if r := s.loadRead(t); r.amended() {
 			s.misses = max(len(s.dirty), (r.n+len(s.dirty))/4) - 1
 		}
 		s.mu.Unlock()
@@ -76,7 +76,7 @@ func (m *Map[K, V]) isAmended() bool {
 // it was made: no buckets, entries or next link, amended as
 // given, and a filter whose words are filter (nil for no filter).
 func (r *readOnly[K, V]) unwritten(amended bool, filter []uint64) bool {
-	if len(r.buckets) != 0 || r.n != 0 || r.amended != amended || r.next != nil ||
+	if len(r.buckets) != 0 || r.n != 0 || r.amended() != amended || r.next != nil ||
 		(r.filter == nil) != (filter == nil) || len(r.filter) != len(filter) {
 		return false
 	}
@@ -137,11 +137,8 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if r == nil {
 		return 0, fmt.Errorf("loadRead returned nil")
 	}
-	if r.amended != (len(s.dirty) > 0) {
-		return 0, fmt.Errorf("amended = %v but len(dirty) = %d", r.amended, len(s.dirty))
-	}
-	if r.amended != (r.filter != nil) {
-		return 0, fmt.Errorf("amended = %v but filter present = %v", r.amended, r.filter != nil)
+	if r.amended() != (len(s.dirty) > 0) {
+		return 0, fmt.Errorf("amended = %v but len(dirty) = %d", r.amended(), len(s.dirty))
 	}
 	if full := len(r.filter) > 0 && &r.filter[0] == &fullFilter[0]; full != (r == t.emptyAmended) {
 		return 0, fmt.Errorf("has fullFilter = %v, is the shared emptyAmended = %v", full, r == t.emptyAmended)

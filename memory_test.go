@@ -308,7 +308,7 @@ func TestPurgeDirty(t *testing.T) {
 		}
 		m.mustCheck()
 		s.mu.Lock()
-		dirty, spare, amended := s.dirty, s.spare, s.loadRead(m.t.Load()).amended
+		dirty, spare, amended := s.dirty, s.spare, s.loadRead(m.t.Load()).amended()
 		s.mu.Unlock()
 		if dirty != nil || amended {
 			t.Fatalf("after deleting every new key: dirty holds %d, amended = %v; want no dirty map", len(dirty), amended)

@@ -38,12 +38,12 @@ const dirtyCopyMax = 16
 // It reports whether f asked to go on.
 func (t *table[K, V]) rangeSegment(i int, f func(key K, value V) bool) bool {
 	r := t.loadRead(i)
-	if r.amended {
+	if r.amended() {
 		// The dirty map holds keys that read lacks. The segment exists,
 		// since its read map is amended.
 		s := t.segs[i].Load()
 		s.mu.Lock()
-		if r = s.loadRead(t); r.amended {
+		if r = s.loadRead(t); r.amended() {
 			if len(s.dirty) <= dirtyCopyMax {
 				return t.rangeCopyingDirty(s, r, f) // unlocks mu
 			}

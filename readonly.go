@@ -57,14 +57,16 @@ type bucket[K comparable, V any] struct {
 // forward bucket by bucket until it finds the key or a bucket without the
 // key's overflow bit. Building never fills every slot, so every probe ends.
 type readOnly[K comparable, V any] struct {
-	// The first 64 bytes hold what readers load, none of it written after
-	// publication. The count of deleted entries, which lock-free writers
-	// update, lives in the segment (see segment.tombs).
+	// 64 bytes, a size class whose objects the allocator aligns to 64
+	// bytes: one cache line, none of it written after publication. The
+	// count of deleted entries, which lock-free writers update, lives in
+	// the segment (see segment.tombs).
 
 	buckets []bucket[K, V]
 
 	// filter is a Bloom filter of the dirty map's keys, present exactly
-	// when amended. addDirtyLocked sets a key's bits before the key enters
+	// when the map is amended: when the dirty map holds keys that buckets
+	// lack (see amended). addDirtyLocked sets a key's bits before the key enters
 	// dirty, and bits are never cleared; so while r is the current read
 	// map, a clear bit proves that the key is not in dirty, and a miss can
 	// return without the lock (linearizing at the load of r). Keys deleted
@@ -82,11 +84,7 @@ type readOnly[K comparable, V any] struct {
 	// empty: then there is nothing to move.
 	next *atomic.Pointer[readOnly[K, V]]
 
-	amended bool // whether the dirty map holds keys that buckets lack
-	_       [64 - 57]byte
-
 	n int // entries in buckets, live or not
-	_ [56]byte
 }
 
 // newReadOnly returns an empty read map with room for n entries.
@@ -99,14 +97,16 @@ func newReadOnly[K comparable, V any](n int) *readOnly[K, V] {
 	return r
 }
 
-// amend returns a copy of r, sharing its buckets and next link (and its
-// filter, if amended), marked amended or not.
-func (r *readOnly[K, V]) amend(amended bool) *readOnly[K, V] {
-	nr := &readOnly[K, V]{buckets: r.buckets, n: r.n, amended: amended, next: r.next}
-	if amended {
-		nr.filter = r.filter
-	}
-	return nr
+// amended reports whether the dirty map holds keys that r's buckets lack:
+// whether r has a filter.
+func (r *readOnly[K, V]) amended() bool {
+	return r.filter != nil
+}
+
+// amend returns a copy of r, sharing its buckets and next link, with
+// filter as its dirty filter: amended with a filter, not amended with nil.
+func (r *readOnly[K, V]) amend(filter []atomic.Uint64) *readOnly[K, V] {
+	return &readOnly[K, V]{buckets: r.buckets, filter: filter, next: r.next, n: r.n}
 }
 
 // unamended returns r not amended: the table's shared empty read map if r
@@ -117,7 +117,7 @@ func (r *readOnly[K, V]) unamended(t *table[K, V]) *readOnly[K, V] {
 	if len(r.buckets) == 0 {
 		return t.empty
 	}
-	return r.amend(false)
+	return r.amend(nil)
 }
 
 // tagOf returns the tag byte of hash h.

@@ -103,13 +103,13 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 				// be current.
 				return value, false
 			}
-		} else if !b.overflowed(h) && (!r.amended || !r.mayHaveDirty(h)) {
+		} else if !b.overflowed(h) && (!r.amended() || !r.mayHaveDirty(h)) {
 			// No key with h's overflow bit lies past b, so the key was
 			// absent from r when r was loaded; and dirty was empty or, by
 			// its filter, lacked the key: a clean miss (see loadSlow).
 			return value, false
 		}
-	} else if !r.amended || !r.mayHaveDirty(h) {
+	} else if !r.amended() || !r.mayHaveDirty(h) {
 		return value, false // an empty read map, and the key not in dirty
 	}
 	return t.loadSlow(r, h, key)
@@ -129,7 +129,7 @@ func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok 
 		}
 		return value, ok
 	}
-	if !r.amended || !r.mayHaveDirty(h) {
+	if !r.amended() || !r.mayHaveDirty(h) {
 		// A clean miss: the key was absent when read was loaded, since a
 		// key that read lacks lives in dirty, and dirty was empty or, by
 		// its filter, lacked the key.
@@ -144,7 +144,7 @@ func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok 
 		// moved.
 		value, ok, _ = e.load()
 	}
-	if s.loadRead(t).amended {
+	if s.loadRead(t).amended() {
 		s.missLocked(t)
 	}
 	s.mu.Unlock()
@@ -282,7 +282,7 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 		if e == nil {
 			// Absent from r, and from dirty too if its filter rules the
 			// key out: absent when r was loaded (see Load).
-			absent := !r.amended || !r.mayHaveDirty(h)
+			absent := !r.amended() || !r.mayHaveDirty(h)
 			if !w.op.creates() {
 				if absent {
 					return nil, false // nothing to delete or compare
@@ -361,7 +361,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 	inRead := e != nil && !inDirty
 	if e == nil {
 		if !w.op.creates() {
-			if s.loadRead(t).amended {
+			if s.loadRead(t).amended() {
 				s.missLocked(t)
 			}
 			return nil, false, nil
@@ -396,7 +396,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 			s.deletedLocked(t, s.loadRead(t))
 		}
 	}
-	if inDirty && !deleted && s.loadRead(t).amended {
+	if inDirty && !deleted && s.loadRead(t).amended() {
 		// The key lives in dirty: a lock trip that promotion would save.
 		// (Deleting it is not: a deleted new key need not reach read.)
 		s.missLocked(t)

@@ -17,7 +17,7 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K,
 	// before they enter dirty), so a clear bit proves the key absent and
 	// saves a lookup in a dirty map that may be large and cold: a stream of
 	// new keys pays one map operation each, not two.
-	if e = r.find(h, key); e != nil || !r.amended || !r.mayHaveDirty(h) {
+	if e = r.find(h, key); e != nil || !r.amended() || !r.mayHaveDirty(h) {
 		return e, false
 	}
 	e = s.dirty[key]
@@ -45,7 +45,7 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K,
 func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K, V]) *entry[K, V] {
 	r := s.loadRead(t)
 	switch {
-	case !r.amended:
+	case !r.amended():
 		hint := 0
 		if s.read.Load() == nil {
 			hint = t.dirtyHint // the segment's first dirty map
@@ -64,8 +64,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 		if len(r.buckets) == 0 && keys <= filterCapacity(fullFilter) {
 			r = t.emptyAmended
 		} else {
-			r = r.amend(true)
-			r.filter = newFilter(keys)
+			r = r.amend(newFilter(keys))
 		}
 		s.read.Store(r)
 	case len(s.dirty) >= filterCapacity(r.filter) && len(r.filter) < maxFilterWords:
@@ -92,8 +91,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 // that loads the new map finds every key of dirty in its filter (see
 // readOnly.filter). O(len(dirty)).
 func (s *segment[K, V]) refilterLocked(t *table[K, V]) *readOnly[K, V] {
-	nr := s.loadRead(t).amend(true)
-	nr.filter = newFilter(2 * len(s.dirty))
+	nr := s.loadRead(t).amend(newFilter(2 * len(s.dirty)))
 	for k := range s.dirty {
 		nr.addToFilter(t.hasher.hash(k))
 	}

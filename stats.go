@@ -87,7 +87,7 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 			st.Tombstones++
 		}
 	}
-	if r.amended {
+	if r.amended() {
 		st.AmendedSegments++
 	}
 	st.Misses += s.misses

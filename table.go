@@ -188,7 +188,7 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		moved:            &box[K, V]{pending: &movedMark},
 		stats:            new(lifetimeStats),
 		empty:            new(readOnly[K, V]),
-		emptyAmended:     &readOnly[K, V]{amended: true, filter: fullFilter},
+		emptyAmended:     &readOnly[K, V]{filter: fullFilter},
 		valuesComparable: staticallyComparable[V](),
 	}
 	if capacity > 0 {
