@@ -182,3 +182,27 @@ func TestFilterCapped(t *testing.T) {
 	}
 	m.mustCheck()
 }
+
+// TestPurgeKeepsComputeRevival checks that a dirty entry that a compute
+// revives is not purged as deleted: the compute's claim takes it out of
+// dirtyDead, which must never count more deleted entries than dirty holds,
+// since a purge that finds dirtyDead equal to len(dirty) drops every entry
+// unseen.
+func TestPurgeKeepsComputeRevival(t *testing.T) {
+	var m Map[int, int]
+	keys := keysInSegment(&m, 2, compactMin, 0)
+	for _, k := range keys {
+		m.Store(k, k) // new keys, never read: all in dirty
+	}
+	m.Delete(keys[0])
+	if v, loaded := m.LoadOrCompute(keys[0], func() int { return -1 }); loaded || v != -1 {
+		t.Fatalf("LoadOrCompute(%d) = %d, %v; want -1, false", keys[0], v, loaded)
+	}
+	for _, k := range keys[1:] {
+		m.Delete(k) // the last one would purge, if keys[0] still counted as deleted
+	}
+	if v, ok := m.Load(keys[0]); !ok || v != -1 {
+		t.Fatalf("Load(%d) = %d, %v after deleting the other keys; want -1, true", keys[0], v, ok)
+	}
+	m.mustCheck()
+}

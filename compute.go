@@ -175,6 +175,11 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 		e = s.addDirtyLocked(t, h, key, nil)
 	}
 	mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
+	if mk != nil && mk.old == nil && inDirty && s.dirtyDead > 0 {
+		// A deleted entry of dirty, which the compute may revive without
+		// mu: it no longer counts as deleted (see segment.dirtyDead).
+		s.dirtyDead--
+	}
 	// Count the miss only now: a promotion expunges deleted entries, and a
 	// dirty entry may be deleted for a moment (a compute on it just ended in
 	// a delete and dropDead has not yet removed it). Once claimed, the entry

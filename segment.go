@@ -122,11 +122,12 @@ func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
 	s.armSweepLocked(t, s.loadRead(t).n+len(s.dirty))
 }
 
-// purgeDirtyLocked removes the deleted entries from dirty, expunging them
-// first: a goroutine that found one under mu before and uses it after
-// (a compute about to claim it) sees it expunged and looks again. An entry
-// revived meanwhile is live and stays. If dirty empties, read is no longer
-// amended. O(len(dirty)), paid for by the deletes that made the entries.
+// purgeDirtyLocked removes the deleted entries from dirty. When dirtyDead
+// says that every entry is deleted it drops them all with one clear;
+// otherwise it expunges the deleted ones, leaving the live ones (a compute
+// may revive a claimed entry without mu), and deletes those it expunged. If
+// dirty empties, read is no longer amended. O(len(dirty)), paid for by the
+// deletes that made the entries.
 //
 // A big dirty map is replaced, not emptied in place: a Go map keeps the
 // memory of the most keys it ever held, so a segment that took a million
@@ -139,9 +140,18 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	// purge usually finds every entry dead (a stream of new keys deleted
 	// soon after), and then one clear is far cheaper than a delete per key.
 	purged, n := 0, len(s.dirty)
-	for _, e := range s.dirty {
-		if e.tryExpungeLocked(t, false) {
-			purged++
+	if s.dirtyDead == n {
+		// Every entry is deleted (dirtyDead never counts more than there
+		// are), and none can be revived once it leaves dirty: only
+		// holders of mu reach the entries of dirty, and a compute claims
+		// one under mu, which takes it out of dirtyDead. So the entries
+		// need no expunging, and the purge no pass over the map.
+		purged = n
+	} else {
+		for _, e := range s.dirty {
+			if e.tryExpungeLocked(t, false) {
+				purged++
+			}
 		}
 	}
 	t.stats.reclaimed.Add(uint64(purged))

@@ -83,9 +83,15 @@ type segment[K comparable, V any] struct {
 	// misses counts the lock trips of amended reads since the last
 	// promotion; it is zero whenever dirty is nil.
 	misses int
-	// dirtyDead counts the deleted entries of dirty, at most: revivals
-	// under mu decrement it, a compute's lock-free revival does not. It
-	// is reset whenever dirty is purged or promoted (see purgeDirtyLocked).
+	// dirtyDead counts the deleted entries of dirty; it is never more than
+	// their number, so when it equals len(dirty) every entry is deleted
+	// (see purgeDirtyLocked). Deletes under mu add to it (see
+	// deletedDirtyLocked); revivals under mu take from it, and so does
+	// a compute's claim of a deleted entry (see claim), since the compute
+	// may revive it later without mu. It may fall short: a claim can take
+	// a deleted entry that the compute which deleted it has not yet
+	// counted (see dropDead). It is reset whenever dirty is purged or
+	// promoted.
 	dirtyDead int
 	// spare is an empty map kept from a purged dirty map, to be the next
 	// dirty map: a stream of new keys deleted soon after would otherwise
