@@ -116,8 +116,9 @@ type entry[K comparable, V any] struct {
 // Store) allocates what a lone entry did, and a growing dirty map one
 // object per 64 keys.
 //
-// A block is garbage once none of its entries is reachable: entries leave
-// dirty when a promotion moves them or a purge expunges them. An entry that
+// A segment's first block is part of the segment (segment.first). Another
+// block is garbage once none of its entries is reachable: entries leave
+// dirty when a promotion moves them or a purge drops them. An entry that
 // stays in dirty keeps its whole block, at most 512 bytes, but no key or
 // value of the others: those are moved or expunged, and point to a
 // sentinel. Counted with scripts/cachesim.sh, blocks took SwapMostlyMisses

@@ -117,7 +117,7 @@ type segment[K comparable, V any] struct {
 	_        [64 - 61]byte // pads the fields above to a cache line on 64-bit platforms
 
 	// The fields above fill the segment's first 64 bytes, and live,
-	// entries, spareKeys and tombs the next 64: the segment is 128 bytes, a size class whose objects the
+	// entries, spareKeys, tombs and first the next 64: the segment is 128 bytes, a size class whose objects the
 	// allocator aligns to 64 bytes, so each half is one cache line
 	// (TestLayout checks the sizes).
 
@@ -144,7 +144,12 @@ type segment[K comparable, V any] struct {
 	// which the same writes update: one line moves between the cores per
 	// delete or revival, where a count in the read map took a second.
 	tombs atomic.Int64
-	_     [16]byte
+	// first is the segment's first block of entries (see newEntryLocked),
+	// in the room that padding would take: a new segment starts with
+	// entries = first[:], so that the first keys of a segment (a Clear and
+	// a Store, a small map) allocate no block. Like any block, it keeps no
+	// key or value alive once its entries leave dirty.
+	first [minEntryBlock]entry[K, V]
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
@@ -178,6 +183,7 @@ func (t *table[K, V]) segment(i int) *segment[K, V] {
 		return s
 	}
 	s := &segment[K, V]{read: &t.reads[i]}
+	s.entries = s.first[:]
 	if t.segs[i].CompareAndSwap(nil, s) {
 		return s
 	}
