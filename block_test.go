@@ -36,7 +36,7 @@ func TestEntryBlocks(t *testing.T) {
 	seen := make(map[*entry[int, int]]bool)
 	s.mu.Lock()
 	for i, k := range keys {
-		e, inDirty := s.findLocked(tb, tb.hasher.hash(k), k)
+		e, inDirty := s.findLocked(tb, tb.hasher.hash(k), k, nil)
 		if !inDirty {
 			t.Fatalf("key %d: not in dirty", k)
 		}

@@ -170,7 +170,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, inDirty := s.findLocked(t, h, key)
+	e, inDirty := s.findLocked(t, h, key, nil)
 	if e == nil {
 		e = s.addDirtyLocked(t, h, key, nil)
 	}
@@ -203,7 +203,7 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 		// A marker is never expunged or dropped, so the key's current
 		// entry holds it; no one else changes a marked entry while mu is
 		// held (writers wait for the mark, and only rebuilds move).
-		e, _ = s.findLocked(t, h, key)
+		e, _ = s.findLocked(t, h, key, nil)
 		e.p.Store(result)
 		s.mu.Unlock()
 	}
@@ -227,7 +227,7 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 func (s *segment[K, V]) dropDead(t *table[K, V], h uint64, key K, wasLive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, inDirty := s.findLocked(t, h, key)
+	e, inDirty := s.findLocked(t, h, key, nil)
 	switch {
 	case e == nil || e.p.Load() != nil:
 	case inDirty:

@@ -139,7 +139,7 @@ func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok 
 	// exists, since its read map is amended.
 	s := t.segs[segmentOf(h)].Load()
 	s.mu.Lock()
-	if e, _ := s.findLocked(t, h, key); e != nil {
+	if e, _ := s.findLocked(t, h, key, r); e != nil {
 		// Under mu, and before missLocked may promote: e is current, not
 		// moved.
 		value, ok, _ = e.load()
@@ -326,7 +326,11 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 			// The entry was expunged or moved: r is stale. Retry under
 			// the lock, which sees the current read map.
 		}
-		prev, changed, busy := t.segment(i).writeLocked(t, h, key, w)
+		lacking := r // r has no entry for key, unless e is a stale one
+		if e != nil {
+			lacking = nil
+		}
+		prev, changed, busy := t.segment(i).writeLocked(t, h, key, w, lacking)
 		if busy == nil {
 			return prev, changed
 		}
@@ -350,14 +354,17 @@ func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, 
 
 // writeLocked is write's slow path, with the segment locked. It returns a
 // compute's pending mark in busy, without waiting, if one owns the key.
-func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K, V]) (prev *box[K, V], changed bool, busy *pending) {
+//
+// lacking, if not nil, is the read map in which write found no entry for
+// key (see findLocked).
+func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K, V], lacking *readOnly[K, V]) (prev *box[K, V], changed bool, busy *pending) {
 	s.mu.Lock()
 	// Deferred, because equal may panic on exotic values that passed
 	// mustBeComparable (see there); the lock must not stay held.
 	defer s.mu.Unlock()
 	// read may have been promoted while we waited for mu: findLocked looks
 	// at the current one.
-	e, inDirty := s.findLocked(t, h, key)
+	e, inDirty := s.findLocked(t, h, key, lacking)
 	inRead := e != nil && !inDirty
 	if e == nil {
 		if !w.op.creates() {

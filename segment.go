@@ -11,14 +11,25 @@ import (
 // findLocked returns the entry for key in read or dirty, and whether it came
 // from dirty. mu must be held, so read is current and the entry it returns
 // is neither expunged nor moved.
-func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K) (e *entry[K, V], inDirty bool) {
+//
+// lacking, if not nil, is a read map that the caller probed for key, before
+// taking mu, without finding it: if it is still the current one, the key is
+// still absent from it (no read map gains keys after publication), and
+// findLocked does not probe it again. A new key, and a delete of a key in
+// dirty, then probe the read map once, not twice.
+func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *readOnly[K, V]) (e *entry[K, V], inDirty bool) {
 	r := s.loadRead(t)
+	if r != lacking {
+		if e = r.find(h, key); e != nil {
+			return e, false
+		}
+	}
 	// With mu held the filter holds every key of dirty (keys enter it
 	// before they enter dirty), so a clear bit proves the key absent and
 	// saves a lookup in a dirty map that may be large and cold: a stream of
 	// new keys pays one map operation each, not two.
-	if e = r.find(h, key); e != nil || !r.amended() || !r.mayHaveDirty(h) {
-		return e, false
+	if !r.amended() || !r.mayHaveDirty(h) {
+		return nil, false
 	}
 	e = s.dirty[key]
 	return e, e != nil
