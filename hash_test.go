@@ -127,3 +127,27 @@ func TestBucketSpread(t *testing.T) {
 		}
 	}
 }
+
+// TestHashStringRounds checks that hashString's unrolled round for keys of
+// 17 to 32 bytes hashes as its loop does for longer keys: the same
+// function of the bytes, written out once.
+func TestHashStringRounds(t *testing.T) {
+	loop := func(s string, s0, s1 uint64) uint64 {
+		n := len(s)
+		seed := s1
+		for rest := s; len(rest) > 16; rest = rest[16:] {
+			seed = mum(load64(rest)^s0^k1, load64(rest[8:])^seed)
+		}
+		a, b := load64(s[n-16:]), load64(s[n-8:])
+		return mum(mum(a^s0^k0, b^seed^k1)^k2, uint64(n)^s0^k1)
+	}
+	const s0, s1 = 0x243f6a8885a308d3, 0x13198a2e03707344
+	src := strings.Repeat("the quick brown fox jumps over the lazy dog ", 3)
+	for n := 17; n <= 64; n++ {
+		for _, s := range []string{src[:n], src[n : 2*n], strings.Repeat("x", n)} {
+			if got, want := hashString(s, s0, s1), loop(s, s0, s1); got != want {
+				t.Fatalf("hashString(%q) = %#x, want %#x as the loop hashes it", s, got, want)
+			}
+		}
+	}
+}
