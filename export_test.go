@@ -151,6 +151,17 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if s.dirty == nil && s.misses != 0 {
 		return 0, fmt.Errorf("misses = %d with no dirty map", s.misses)
 	}
+	// dirtyDead must never count more deleted entries than dirty holds: a
+	// purge that finds it equal to len(dirty) drops every entry unseen.
+	dead := 0
+	for _, e := range s.dirty {
+		if b := e.p.Load(); b == nil || b == t.swept {
+			dead++
+		}
+	}
+	if s.dirtyDead > dead {
+		return 0, fmt.Errorf("dirtyDead = %d, but dirty holds %d deleted entries", s.dirtyDead, dead)
+	}
 	if len(s.spare) != 0 {
 		return 0, fmt.Errorf("the spare map holds %d keys", len(s.spare))
 	}
