@@ -30,6 +30,7 @@ func TestLayout(t *testing.T) {
 	check(seg, "live", 64)
 	check(seg, "entries", 72)
 	check(seg, "tombs", 104)
+	check(seg, "first", 112)
 
 	ro := reflect.TypeFor[readOnly[string, int]]()
 	if ro.Size() != 64 {

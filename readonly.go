@@ -66,13 +66,13 @@ type readOnly[K comparable, V any] struct {
 
 	// filter is a Bloom filter of the dirty map's keys, present exactly
 	// when the map is amended: when the dirty map holds keys that buckets
-	// lack (see amended). addDirtyLocked sets a key's bits before the key enters
-	// dirty, and bits are never cleared; so while r is the current read
-	// map, a clear bit proves that the key is not in dirty, and a miss can
-	// return without the lock (linearizing at the load of r). Keys deleted
-	// from dirty leave their bits set: a false positive costs a lock trip.
-	// The map's shared emptyAmended has fullFilter instead, whose bits are
-	// all set and never written (see addDirtyLocked).
+	// lack (see amended). addDirtyLocked sets a key's bits before the key
+	// enters dirty, and bits are never cleared; so while r is the current
+	// read map, a clear bit proves that the key is not in dirty, and a miss
+	// can return without the lock (linearizing at the load of r). Keys
+	// deleted from dirty leave their bits set: a false positive costs a
+	// lock trip. The map's shared emptyAmended has fullFilter instead, whose
+	// bits are all set and never written (see addDirtyLocked).
 	filter []atomic.Uint64
 
 	// next leads from buckets to the read map built from them, once a

@@ -117,9 +117,9 @@ type segment[K comparable, V any] struct {
 	_        [64 - 61]byte // pads the fields above to a cache line on 64-bit platforms
 
 	// The fields above fill the segment's first 64 bytes, and live,
-	// entries, spareKeys, tombs and first the next 64: the segment is 128 bytes, a size class whose objects the
-	// allocator aligns to 64 bytes, so each half is one cache line
-	// (TestLayout checks the sizes).
+	// entries, spareKeys, tombs and first the next 64: the segment is 128
+	// bytes, a size class whose objects the allocator aligns to 64 bytes,
+	// so each half is one cache line (TestLayout checks the sizes).
 
 	// live counts the keys present in the segment. Writers add after their
 	// CAS (or under mu), so it is exact whenever no write is in flight. It
