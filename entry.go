@@ -120,10 +120,11 @@ type entry[K comparable, V any] struct {
 // block is garbage once none of its entries is reachable: entries leave
 // dirty when a promotion moves them or a purge drops them. An entry that
 // stays in dirty keeps its whole block, at most 512 bytes, but no key or
-// value of the others: those are moved or expunged, and point to a
-// sentinel. Counted with scripts/cachesim.sh, blocks took SwapMostlyMisses
-// (every key new, and deleted at once) from 1970 to 1750 instructions per
-// operation, and its simulated L1 misses from 2.04 to 1.51.
+// value of the others: those are moved, expunged or deleted, and hold a
+// sentinel or nothing. Counted with scripts/cachesim.sh, blocks took
+// SwapMostlyMisses (every key new, and deleted at once) from 1970 to 1750
+// instructions per operation, and its simulated L1 misses from 2.04 to
+// 1.51.
 const (
 	// minEntryBlock is 2, not 1: an 8-byte object holding a pointer costs
 	// the allocator and the collector much more than a 16-byte one (a
