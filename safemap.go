@@ -308,7 +308,7 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 				if !w.op.creates() {
 					return nil, false
 				}
-			} else if b.pending == nil && w.op == opLoadOrStore {
+			} else if w.op == opLoadOrStore && b.pending == nil {
 				return b, false
 			}
 			prev, changed, busy, stale := e.update(w)
