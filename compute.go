@@ -1,5 +1,7 @@
 package safemap
 
+import "sync"
+
 // ComputeOp tells [Map.Compute] what to do with the key once its callback
 // returns.
 type ComputeOp int
@@ -55,17 +57,8 @@ func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op C
 	t := m.loadOrInit()
 	h, i := t.locate(key)
 	s := t.segment(i)
-	for {
-		e, mk, _, busy := s.claim(t, h, key, false)
-		if busy != nil {
-			busy.done.Wait()
-			continue
-		}
-		if mk == nil {
-			continue // expunged or moved: the read map we used is stale
-		}
-		return s.runCompute(t, h, key, e, mk, fn)
-	}
+	e, mk, _ := s.claim(t, h, key, false) // without ifAbsent, always claims
+	return s.runCompute(t, h, key, e, mk, fn)
 }
 
 // runCompute calls fn for key, whose hash is h and whose entry e mk
@@ -125,20 +118,11 @@ func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() V) (actual V, loaded boo
 	t := m.loadOrInit()
 	h, i := t.locate(key)
 	s := t.segment(i)
-	for {
-		e, mk, cur, busy := s.claim(t, h, key, true)
-		if busy != nil {
-			busy.done.Wait()
-			continue
-		}
-		if mk == nil {
-			if cur == nil {
-				continue // expunged or moved: the read map we used is stale
-			}
-			return cur.value, true // stored by another goroutine meanwhile
-		}
-		return s.runLoadOrCompute(t, h, key, e, mk, valueFn), false
+	e, mk, cur := s.claim(t, h, key, true)
+	if mk == nil {
+		return cur.value, true // stored by another goroutine meanwhile
 	}
+	return s.runLoadOrCompute(t, h, key, e, mk, valueFn), false
 }
 
 // runLoadOrCompute calls valueFn for key, whose hash is h and whose entry e
@@ -157,38 +141,84 @@ func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], h uint64, key K, e *ent
 }
 
 // claim reserves key for a compute: it installs a marker on the key's entry,
-// making the entry in dirty first if the key has none. With ifAbsent set it
-// declines a present key and returns its box in cur instead. If another
-// compute owns the key, claim returns that one's mark in busy, for the
-// caller to wait on with no lock held.
-func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e *entry[K, V], mk *marker[K, V], cur *box[K, V], busy *pending) {
+// making the entry in dirty first if the key has none, and returns it.
+// With ifAbsent set it declines a present key and returns its box in cur
+// instead. If another compute owns the key, claim waits for it to end (see
+// waitLocked) and tries again.
+func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e *entry[K, V], mk *marker[K, V], cur *box[K, V]) {
 	if e = s.loadRead(t).find(h, key); e != nil {
-		if mk, cur, busy = e.tryClaim(ifAbsent); mk != nil || cur != nil || busy != nil {
-			return e, mk, cur, busy
+		if mk, cur, _ = e.tryClaim(ifAbsent); mk != nil || cur != nil {
+			return e, mk, cur
 		}
-		// Expunged or moved: the read map we loaded is stale.
+		// Another compute owns the key (wait for it under mu), or the
+		// entry is expunged or moved: the read map we loaded is stale.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, inDirty := s.findLocked(t, h, key, nil)
-	if e == nil {
-		e = s.addDirtyLocked(t, h, key, nil)
+	for {
+		var inDirty bool
+		e, inDirty = s.findLocked(t, h, key, nil)
+		if e == nil {
+			e = s.addDirtyLocked(t, h, key, nil)
+		}
+		var busy *box[K, V]
+		mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
+		if busy != nil {
+			s.waitLocked(e, busy)
+			continue
+		}
+		if mk != nil && mk.old == nil && inDirty && s.dirtyDead > 0 {
+			// A deleted entry of dirty, which the compute may revive
+			// without mu: it no longer counts as deleted (see
+			// segment.dirtyDead).
+			s.dirtyDead--
+		}
+		// Count the miss only now: a promotion expunges deleted entries,
+		// and a dirty entry may be deleted for a moment (a compute on it
+		// just ended in a delete and dropDead has not yet removed it).
+		// Once claimed, the entry is pending and promotion keeps it: it
+		// moves it to read, and finish finds it there.
+		if inDirty && s.loadRead(t).amended() {
+			s.missLocked(t)
+		}
+		return e, mk, cur
 	}
-	mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
-	if mk != nil && mk.old == nil && inDirty && s.dirtyDead > 0 {
-		// A deleted entry of dirty, which the compute may revive without
-		// mu: it no longer counts as deleted (see segment.dirtyDead).
-		s.dirtyDead--
+}
+
+// waitLocked waits, with mu held, until entry e no longer holds b, the
+// mark of a compute in progress; it releases mu while it waits, as
+// sync.Cond does. The compute's owner wakes the segment's waiters once it
+// has removed its mark (see wake). The waiter counts itself in waiters
+// before it looks at e, and the owner removes its mark before it reads
+// waiters; so either the owner sees the waiter and wakes it (which takes
+// mu, so it comes after the waiter's Wait has released it), or the waiter
+// sees the mark gone and does not wait. A wake for another key's compute
+// makes it look again and wait again. A rebuild may move the mark while
+// the waiter sleeps: e then reads moved, and the caller looks again.
+func (s *segment[K, V]) waitLocked(e *entry[K, V], b *box[K, V]) {
+	sl := s.slowLocked()
+	if sl.cond == nil {
+		sl.cond = sync.NewCond(&s.mu)
 	}
-	// Count the miss only now: a promotion expunges deleted entries, and a
-	// dirty entry may be deleted for a moment (a compute on it just ended in
-	// a delete and dropDead has not yet removed it). Once claimed, the entry
-	// is pending and promotion keeps it: it moves it to read, and finish
-	// finds it there.
-	if inDirty && s.loadRead(t).amended() {
-		s.missLocked(t)
+	s.waiters.Add(1)
+	for e.p.Load() == b {
+		sl.cond.Wait()
 	}
-	return e, mk, cur, busy
+	s.waiters.Add(-1)
+}
+
+// wake wakes the goroutines waiting for a compute of the segment to end
+// (see waitLocked), if there are any; locked says whether the caller
+// holds mu. The caller has removed its mark.
+func (s *segment[K, V]) wake(locked bool) {
+	if s.waiters.Load() == 0 {
+		return
+	}
+	if !locked {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	s.slow.cond.Broadcast()
 }
 
 // finish ends the compute that mk marks on key, leaving result (nil:
@@ -205,9 +235,11 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 		// held (writers wait for the mark, and only rebuilds move).
 		e, _ = s.findLocked(t, h, key, nil)
 		e.p.Store(result)
+		s.wake(true)
 		s.mu.Unlock()
+	} else {
+		s.wake(false)
 	}
-	mk.mark.done.Done()
 	switch {
 	case mk.old == nil && result != nil:
 		s.live.Add(1)

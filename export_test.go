@@ -181,7 +181,7 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		case b == t.moved:
 			return fmt.Errorf("key %v (%s) is moved", key, where)
 		case b == t.swept:
-		case b != nil && b.pending != nil:
+		case b != nil && b.kind.computing():
 			return fmt.Errorf("key %v (%s) has a compute mark with no compute running", key, where)
 		case b != nil:
 			// Load trusts a value box's key (see box).

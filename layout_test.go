@@ -51,8 +51,18 @@ func TestLayout(t *testing.T) {
 	b := reflect.TypeFor[bucket[int, int]]()
 	check(b, "entries", 8)
 	check(b, "keys", 64)
-	if bx := reflect.TypeFor[box[int, int]](); bx.Size() != 24 {
+	bx := reflect.TypeFor[box[int, int]]()
+	if bx.Size() != 24 {
 		t.Errorf("a box of int keys and values is %d bytes, want 24", bx.Size())
+	}
+	// No pointer of its own: the allocator and the collector then treat
+	// a box of pointer-free keys and values as plain bytes.
+	for i := range bx.NumField() {
+		switch f := bx.Field(i); f.Type.Kind() {
+		case reflect.Int, reflect.Uint8:
+		default:
+			t.Errorf("a box of int keys and values has field %s of kind %v", f.Name, f.Type.Kind())
+		}
 	}
 	if e := reflect.TypeFor[entry[int, int]](); e.Size() != 8 {
 		t.Errorf("an entry is %d bytes, want 8 (one pointer)", e.Size())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,9 +244,9 @@ func TestClearDropsSweepTargets(t *testing.T) {
 			continue
 		}
 		s.mu.Lock()
-		if s.sweep != nil {
+		if s.slow != nil && s.slow.sweep != nil {
 			armed++
-			if s.sweep.target.Load() != nil {
+			if s.slow.sweep.target.Load() != nil {
 				t.Errorf("segment %d: the dropped table's sweep timer still reaches it", i)
 			}
 		}
@@ -272,6 +273,16 @@ func TestClearReleasesMemory(t *testing.T) {
 	m.Store(2, new(bigValue))
 	m.promoteAll()
 	m.Delete(2) // arms a sweep timer on the old table; Clear must stop it
+	// Every segment also gets the condition that writers waiting for a
+	// compute use (see waitLocked): it points to the segment, and the
+	// stopped timer must not reach it.
+	for i := range segments {
+		if s := m.t.Load().segs[i].Load(); s != nil {
+			s.mu.Lock()
+			s.slowLocked().cond = sync.NewCond(&s.mu)
+			s.mu.Unlock()
+		}
+	}
 	v = nil
 	start := time.Now()
 	m.Clear()

@@ -93,7 +93,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 			// key's entry, so this is the key's entry, live at this load:
 			// what e.load would return.
 			if p := b.entries[j].p.Load(); p != nil {
-				if p.key == key && p.pending == nil {
+				if p.key == key && p.kind == kindValue {
 					return p.value, true
 				}
 			} else if b.keys[j] == key {
@@ -261,82 +261,72 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 		h = t.hasher.hash(key)
 	}
 	i := segmentOf(h)
-	for {
-		r := t.loadRead(i)
-		// find's commonest cases, inline (find cannot be): the key in the
-		// first slot of its home bucket whose tag matches, or absent from
-		// a home bucket that no key with its overflow bit went past.
-		var e *entry[K, V]
-		if bs := r.buckets; len(bs) != 0 {
-			b := &bs[home(h, len(bs))]
-			if mk := b.match(h); mk != 0 {
-				if j := slotOf(mk); b.keys[j] == key {
-					e = &b.entries[j]
-				} else {
-					e = r.find(h, key)
-				}
-			} else if b.overflowed(h) {
+	r := t.loadRead(i)
+	// find's commonest cases, inline (find cannot be): the key in the
+	// first slot of its home bucket whose tag matches, or absent from
+	// a home bucket that no key with its overflow bit went past.
+	var e *entry[K, V]
+	if bs := r.buckets; len(bs) != 0 {
+		b := &bs[home(h, len(bs))]
+		if mk := b.match(h); mk != 0 {
+			if j := slotOf(mk); b.keys[j] == key {
+				e = &b.entries[j]
+			} else {
 				e = r.find(h, key)
 			}
+		} else if b.overflowed(h) {
+			e = r.find(h, key)
 		}
-		if e == nil {
-			// Absent from r, and from dirty too if its filter rules the
-			// key out: absent when r was loaded (see Load).
-			absent := !r.amended() || !r.mayHaveDirty(h)
+	}
+	if e == nil {
+		// Absent from r, and from dirty too if its filter rules the
+		// key out: absent when r was loaded (see Load).
+		absent := !r.amended() || !r.mayHaveDirty(h)
+		if !w.op.creates() {
+			if absent {
+				return nil, false // nothing to delete or compare
+			}
+		} else if absent || r == t.emptyAmended {
+			// The locked path will most likely add the key (with
+			// emptyAmended, whose shared filter rules nothing out, the
+			// segment holds at most four keys). Allocate its box now,
+			// so that the lock is not held while the allocator works
+			// (or makes this goroutine help the collector); its entry
+			// comes from the segment's block (see newEntryLocked). If
+			// the key turns out to be present after all, a Store
+			// stores the box there, and a LoadOrStore drops it unseen.
+			w.prepare()
+		}
+	}
+	if e != nil {
+		// The commonest writes that change nothing, decided by one
+		// load without entering update's loop: a delete or compare of
+		// a deleted key, a LoadOrStore of a present one. They
+		// linearize at the load, as update's would.
+		if b := e.p.Load(); b == nil {
 			if !w.op.creates() {
-				if absent {
-					return nil, false // nothing to delete or compare
-				}
-			} else if absent || r == t.emptyAmended {
-				// The locked path will most likely add the key (with
-				// emptyAmended, whose shared filter rules nothing out, the
-				// segment holds at most four keys). Allocate its box now,
-				// so that the lock is not held while the allocator works
-				// (or makes this goroutine help the collector); its entry
-				// comes from the segment's block (see newEntryLocked). If
-				// the key turns out to be present after all, a Store
-				// stores the box there, and a LoadOrStore drops it unseen.
-				w.prepare()
+				return nil, false
 			}
+		} else if w.op == opLoadOrStore && b.kind == kindValue {
+			return b, false
 		}
-		if e != nil {
-			// The commonest writes that change nothing, decided by one
-			// load without entering update's loop: a delete or compare of
-			// a deleted key, a LoadOrStore of a present one. They
-			// linearize at the load, as update's would.
-			if b := e.p.Load(); b == nil {
-				if !w.op.creates() {
-					return nil, false
-				}
-			} else if w.op == opLoadOrStore && b.pending == nil {
-				return b, false
+		prev, changed, busy, stale := e.update(w)
+		if busy == nil && !stale {
+			if changed {
+				// The segment exists: its read map holds e.
+				t.segs[i].Load().counted(t, r, prev, w.op)
 			}
-			prev, changed, busy, stale := e.update(w)
-			if busy != nil {
-				busy.done.Wait()
-				continue
-			}
-			if !stale {
-				if changed {
-					// The segment exists: its read map holds e.
-					t.segs[i].Load().counted(t, r, prev, w.op)
-				}
-				return prev, changed
-			}
-			// The entry was expunged or moved: r is stale. Retry under
-			// the lock, which sees the current read map.
-		}
-		lacking := r // r has no entry for key, unless e is a stale one
-		if e != nil {
-			lacking = nil
-		}
-		prev, changed, busy := t.segment(i).writeLocked(t, h, key, w, lacking)
-		if busy == nil {
 			return prev, changed
 		}
-		// A compute owns the key: wait for it, with no lock held.
-		busy.done.Wait()
+		// A compute owns the key, and the locked path waits for it; or
+		// the entry was expunged or moved, and r is stale: the locked
+		// path sees the current read map.
 	}
+	lacking := r // r has no entry for key, unless e is a stale one
+	if e != nil {
+		lacking = nil
+	}
+	return t.segment(i).writeLocked(t, h, key, w, lacking)
 }
 
 // counted updates the counts after a lock-free write that changed an
@@ -352,63 +342,69 @@ func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, 
 	}
 }
 
-// writeLocked is write's slow path, with the segment locked. It returns a
-// compute's pending mark in busy, without waiting, if one owns the key.
+// writeLocked is write's slow path, with the segment locked. If a compute
+// owns the key, it waits for the compute to end (see waitLocked), with mu
+// released meanwhile, and tries again.
 //
 // lacking, if not nil, is the read map in which write found no entry for
 // key (see findLocked).
-func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K, V], lacking *readOnly[K, V]) (prev *box[K, V], changed bool, busy *pending) {
+func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K, V], lacking *readOnly[K, V]) (prev *box[K, V], changed bool) {
 	s.mu.Lock()
 	// Deferred, because equal may panic on exotic values that passed
 	// mustBeComparable (see there); the lock must not stay held.
 	defer s.mu.Unlock()
-	// read may have been promoted while we waited for mu: findLocked looks
-	// at the current one.
-	e, inDirty := s.findLocked(t, h, key, lacking)
-	inRead := e != nil && !inDirty
-	if e == nil {
-		if !w.op.creates() {
-			if s.loadRead(t).amended() {
-				s.missLocked(t)
+	for {
+		// read may have been promoted while we waited for mu: findLocked
+		// looks at the current one.
+		e, inDirty := s.findLocked(t, h, key, lacking)
+		inRead := e != nil && !inDirty
+		if e == nil {
+			if !w.op.creates() {
+				if s.loadRead(t).amended() {
+					s.missLocked(t)
+				}
+				return nil, false
 			}
-			return nil, false, nil
+			// Every creating write stores its value into an absent key:
+			// the new entry holds w's box from the start.
+			w.prepare()
+			s.addDirtyLocked(t, h, key, w.nb)
+			s.live.Add(1)
+			return nil, true
 		}
-		// Every creating write stores its value into an absent key: the
-		// new entry holds w's box from the start.
-		w.prepare()
-		s.addDirtyLocked(t, h, key, w.nb)
-		s.live.Add(1)
-		return nil, true, nil
-	}
-	prev, changed, busy, _ = e.update(w) // never expunged: e is current
-	if busy != nil {
-		return prev, changed, busy
-	}
-	deleted := false
-	switch {
-	case !changed:
-	case prev == nil:
-		s.live.Add(1)
-		if inRead {
-			s.tombs.Add(-1) // revived a deleted entry of read
-		} else if inDirty && s.dirtyDead > 0 {
-			s.dirtyDead--
+		prev, changed, busy, _ := e.update(w) // never expunged: e is current
+		if busy != nil {
+			s.waitLocked(e, busy)
+			lacking = nil // the read map may have changed while we waited
+			continue
 		}
-	case w.op == opDelete || w.op == opCompareAndDelete:
-		s.live.Add(-1)
-		deleted = true
-		if inDirty {
-			s.deletedDirtyLocked(t)
-		} else {
-			s.deletedLocked(t, s.loadRead(t))
+		deleted := false
+		switch {
+		case !changed:
+		case prev == nil:
+			s.live.Add(1)
+			if inRead {
+				s.tombs.Add(-1) // revived a deleted entry of read
+			} else if inDirty && s.dirtyDead > 0 {
+				s.dirtyDead--
+			}
+		case w.op == opDelete || w.op == opCompareAndDelete:
+			s.live.Add(-1)
+			deleted = true
+			if inDirty {
+				s.deletedDirtyLocked(t)
+			} else {
+				s.deletedLocked(t, s.loadRead(t))
+			}
 		}
+		if inDirty && !deleted && s.loadRead(t).amended() {
+			// The key lives in dirty: a lock trip that promotion would
+			// save. (Deleting it is not: a deleted new key need not reach
+			// read.)
+			s.missLocked(t)
+		}
+		return prev, changed
 	}
-	if inDirty && !deleted && s.loadRead(t).amended() {
-		// The key lives in dirty: a lock trip that promotion would save.
-		// (Deleting it is not: a deleted new key need not reach read.)
-		s.missLocked(t)
-	}
-	return prev, changed, nil
 }
 
 // Clear deletes all the entries, resulting in an empty Map.

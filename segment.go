@@ -1,6 +1,7 @@
 package safemap
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -70,7 +71,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 			// of new keys deleted soon after fills it as far again, and a
 			// filter made for that many is not outgrown and rebuilt on
 			// the way (see refilterLocked).
-			keys = s.spareKeys
+			keys = int(s.spareKeys)
 		}
 		if len(r.buckets) == 0 && keys <= filterCapacity(fullFilter) {
 			r = t.emptyAmended
@@ -192,7 +193,8 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	s.dirtyDead = 0
 	if len(s.dirty) == 0 {
 		s.spare = s.dirty // empty (or nil, if big): no key stays reachable through it
-		s.spareKeys = n
+		// A spare held at most spareMax keys; a big map is not kept.
+		s.spareKeys = int32(min(n, spareMax))
 		s.dirty = nil
 		s.misses = 0
 		s.read.Store(s.loadRead(t).unamended(t))
@@ -292,7 +294,7 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	for k, e := range s.dirty {
 		switch b := e.p.Load(); {
 		case b == t.expunged:
-		case b != nil && b.pending != nil:
+		case b != nil && b.kind.computing():
 			e.moveLocked(nr.insert(t.hasher.hash(k), k), t)
 		default:
 			nr.insert(t.hasher.hash(k), k).p.Store(b)
@@ -426,6 +428,26 @@ type sweeper[K comparable, V any] struct {
 	target atomic.Pointer[sweepTarget[K, V]]
 }
 
+// segmentSlow holds what a segment needs only now and then, made under mu
+// by the first goroutine that needs it: the sweep timer, and the condition
+// on which goroutines wait for a compute to end (see waitLocked). The
+// timer reaches only its sweeper, never this struct: the condition points
+// to the segment's mu, and so to the segment, which a stopped timer must
+// not keep reachable (see sweeper).
+type segmentSlow[K comparable, V any] struct {
+	sweep *sweeper[K, V] // nil until the first armSweep
+	cond  *sync.Cond     // on mu; nil until the first waitLocked
+}
+
+// slowLocked returns the segment's segmentSlow, making it if need be; mu
+// must be held.
+func (s *segment[K, V]) slowLocked() *segmentSlow[K, V] {
+	if s.slow == nil {
+		s.slow = new(segmentSlow[K, V])
+	}
+	return s.slow
+}
+
 // sweepTarget is the segment a sweeper sweeps and its table; it never
 // changes once stored.
 type sweepTarget[K comparable, V any] struct {
@@ -443,14 +465,15 @@ func (w *sweeper[K, V]) fire() {
 
 // startSweepLocked starts the sweep timer; mu guards the sweep field.
 func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
-	if s.sweep == nil {
+	sl := s.slowLocked()
+	if sl.sweep == nil {
 		w := &sweeper[K, V]{}
 		w.target.Store(&sweepTarget[K, V]{s: s, t: t})
 		w.timer = time.AfterFunc(sweepDelay(n), w.fire)
-		s.sweep = w
+		sl.sweep = w
 		return
 	}
-	s.sweep.timer.Reset(sweepDelay(n))
+	sl.sweep.timer.Reset(sweepDelay(n))
 }
 
 // sweepNow drops the entries that have stayed deleted since the previous
@@ -507,14 +530,15 @@ func (s *segment[K, V]) stopSweep() {
 		return
 	}
 	s.mu.Lock()
-	if s.sweep != nil {
-		s.sweep.timer.Stop()
+	if s.slow != nil && s.slow.sweep != nil {
+		w := s.slow.sweep
+		w.timer.Stop()
 		// Stop does not take the timer out of the runtime's heap at once
 		// (see sweeper); dropping the target lets the table go now. A
 		// timer that already fired and waits for mu sweeps a dropped
 		// table, which is harmless; one that a write in flight re-arms
 		// after this fires with no target and does nothing.
-		s.sweep.target.Store(nil)
+		w.target.Store(nil)
 	}
 	s.mu.Unlock()
 }

@@ -99,22 +99,20 @@ type segment[K comparable, V any] struct {
 	// entries, and it is nil while dirty is not. Only a small map is kept
 	// (see dirtyBig).
 	spare map[K]*entry[K, V]
-	// sweep rebuilds read to drop deleted entries when no other rebuild
-	// comes in time; it is created by the first armSweep.
-	sweep *sweeper[K, V]
+	// slow holds the sweep timer, which rebuilds read to drop deleted
+	// entries when no other rebuild comes in time, and the condition on
+	// which writers wait for a compute; nil until the first needs it.
+	slow *segmentSlow[K, V]
 
 	// Lock-free.
 	//
 	// sweepArmed is set by the goroutine that arms sweep and cleared by the
 	// sweep itself before it looks at the read map (see armSweep).
 	sweepArmed atomic.Bool
-	// dirtyBig is set once the dirty map has held, or was made with room
-	// for, more than spareMax keys.
-	// A Go map never gives memory back as keys leave it, so a purge moves
-	// the survivors of a big dirty map to a new map, and never keeps a big
-	// one as spare. Guarded by mu.
-	dirtyBig bool
-	_        [64 - 61]byte // pads the fields above to a cache line on 64-bit platforms
+	// waiters counts the goroutines waiting, under mu, for a compute of
+	// one of the segment's keys to end (see waitLocked); a compute that
+	// ends wakes them only if it is not zero.
+	waiters atomic.Int32
 
 	// The fields above fill the segment's first 64 bytes, and live,
 	// entries, spareKeys, tombs and first the next 64: the segment is 128
@@ -134,7 +132,13 @@ type segment[K comparable, V any] struct {
 	// spareKeys is how many keys the dirty map that became spare held when
 	// a purge emptied it: the next dirty map, the spare, gets a filter
 	// sized for as many (see addDirtyLocked). Guarded by mu.
-	spareKeys int
+	spareKeys int32
+	// dirtyBig is set once the dirty map has held, or was made with room
+	// for, more than spareMax keys.
+	// A Go map never gives memory back as keys leave it, so a purge moves
+	// the survivors of a big dirty map to a new map, and never keeps a big
+	// one as spare. Guarded by mu.
+	dirtyBig bool
 	// tombs counts the entries of the current read map deleted since it
 	// was built, less those revived: each rebuild sets it, and lock-free
 	// deletes and revivals add to it. It only decides when to rebuild, so
@@ -195,9 +199,9 @@ func (t *table[K, V]) segment(i int) *segment[K, V] {
 func firstTable[K comparable, V any](capacity int) *table[K, V] {
 	t := &table[K, V]{
 		hasher:           newHasher[K](),
-		expunged:         &box[K, V]{pending: &expungedMark},
-		swept:            &box[K, V]{pending: &sweptMark},
-		moved:            &box[K, V]{pending: &movedMark},
+		expunged:         &box[K, V]{kind: kindExpunged},
+		swept:            &box[K, V]{kind: kindSwept},
+		moved:            &box[K, V]{kind: kindMoved},
 		stats:            new(lifetimeStats),
 		empty:            new(readOnly[K, V]),
 		emptyAmended:     &readOnly[K, V]{filter: fullFilter},
