@@ -21,8 +21,8 @@ import "sync/atomic"
 //
 // A box holds no pointer of its own: when neither K nor V holds one, the
 // allocator makes the box without pointer bitmaps and the collector never
-// scans it, which took an int->int box's allocation from about 35 to 23
-// ns (a microbenchmark of the two layouts, 1 CPU, Go 1.26.8).
+// scans it: 21.5-28 ns per int->int box allocated, against 28-40 with a
+// pointer in it (a microbenchmark of the two layouts, 1 CPU, Go 1.26.8).
 type box[K comparable, V any] struct {
 	value V
 	key   K       // the key of the entry that holds the box; zero in markers
