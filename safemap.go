@@ -89,7 +89,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		b := &bs[home(h, len(bs))]
 		if mk := b.match(h); mk != 0 {
 			j := slotOf(mk)
-			// A value box (no pending mark) is only ever stored in its
+			// A value box (kind kindValue) is only ever stored in its
 			// key's entry, so this is the key's entry, live at this load:
 			// what e.load would return.
 			if p := b.entries[j].p.Load(); p != nil {
