@@ -167,11 +167,10 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 			s.waitLocked(e, busy)
 			continue
 		}
-		if mk != nil && mk.old == nil && inDirty && s.dirtyDead > 0 {
+		if mk != nil && mk.old == nil && inDirty {
 			// A deleted entry of dirty, which the compute may revive
-			// without mu: it no longer counts as deleted (see
-			// segment.dirtyDead).
-			s.dirtyDead--
+			// without mu.
+			s.revivedDirtyLocked()
 		}
 		// Count the miss only now: a promotion expunges deleted entries,
 		// and a dirty entry may be deleted for a moment (a compute on it
@@ -208,17 +207,15 @@ func (s *segment[K, V]) waitLocked(e *entry[K, V], b *box[K, V]) {
 }
 
 // wake wakes the goroutines waiting for a compute of the segment to end
-// (see waitLocked), if there are any; locked says whether the caller
-// holds mu. The caller has removed its mark.
-func (s *segment[K, V]) wake(locked bool) {
+// (see waitLocked), if there are any. The caller has removed its mark,
+// and does not hold mu.
+func (s *segment[K, V]) wake() {
 	if s.waiters.Load() == 0 {
 		return
 	}
-	if !locked {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-	}
+	s.mu.Lock()
 	s.slow.cond.Broadcast()
+	s.mu.Unlock()
 }
 
 // finish ends the compute that mk marks on key, leaving result (nil:
@@ -235,11 +232,9 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 		// held (writers wait for the mark, and only rebuilds move).
 		e, _ = s.findLocked(t, h, key, nil)
 		e.p.Store(result)
-		s.wake(true)
 		s.mu.Unlock()
-	} else {
-		s.wake(false)
 	}
+	s.wake()
 	switch {
 	case mk.old == nil && result != nil:
 		s.live.Add(1)

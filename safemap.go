@@ -385,8 +385,8 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 			s.live.Add(1)
 			if inRead {
 				s.tombs.Add(-1) // revived a deleted entry of read
-			} else if inDirty && s.dirtyDead > 0 {
-				s.dirtyDead--
+			} else if inDirty {
+				s.revivedDirtyLocked()
 			}
 		case w.op == opDelete || w.op == opCompareAndDelete:
 			s.live.Add(-1)

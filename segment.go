@@ -134,6 +134,15 @@ func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
 	s.armSweepLocked(t, s.loadRead(t).n+len(s.dirty))
 }
 
+// revivedDirtyLocked records that a deleted entry of dirty is live again,
+// or claimed by a compute that may revive it without mu: it no longer
+// counts as deleted (see segment.dirtyDead, which never overcounts).
+func (s *segment[K, V]) revivedDirtyLocked() {
+	if s.dirtyDead > 0 {
+		s.dirtyDead--
+	}
+}
+
 // purgeDirtyLocked removes the deleted entries from dirty. When dirtyDead
 // says that every entry is deleted it drops them all with one clear;
 // otherwise it expunges the deleted ones, leaving the live ones (a compute
@@ -148,9 +157,9 @@ func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
 // entries when deletes trigger the purge, move to a map of their size, and
 // read gets a dirty filter of their size too.
 func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
-	// Expunge first, and delete keys only if some entry stays live: a
-	// purge usually finds every entry dead (a stream of new keys deleted
-	// soon after), and then one clear is far cheaper than a delete per key.
+	// A purge usually finds every entry dead (a stream of new keys deleted
+	// soon after), and then one clear is far cheaper than a delete per key;
+	// otherwise the deleted entries are expunged, then deleted.
 	purged, n := 0, len(s.dirty)
 	if s.dirtyDead == n {
 		// Every entry is deleted (dirtyDead never counts more than there
@@ -463,7 +472,7 @@ func (w *sweeper[K, V]) fire() {
 	}
 }
 
-// startSweepLocked starts the sweep timer; mu guards the sweep field.
+// startSweepLocked starts the sweep timer; mu guards the slow field.
 func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
 	sl := s.slowLocked()
 	if sl.sweep == nil {
