@@ -23,7 +23,8 @@ impls='impl=(safemap|syncmap|xsyncv3|xsyncv4)$'
 patterns=(
   "GoSet/workload=(LoadMostlyHits|LoadOrStoreBalanced|LoadOrStoreUnique|AdversarialAlloc|AdversarialDelete|SwapCollision)$/$impls"
   "Mixed/keys=int$/size=1000$/reads=(100|99|90|50)$/$impls"
-  "Mixed/keys=int$/size=100000$/reads=99$/$impls"
+  "Mixed/keys=string$/size=1000$/reads=99$/$impls"
+  "Mixed/keys=int$/size=100000$/reads=(99|90|50)$/$impls"
   "Mixed/keys=string$/size=100000$/reads=90$/$impls"
 )
 
