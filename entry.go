@@ -171,28 +171,44 @@ func (e *entry[K, V]) load() (value V, ok, moved bool) {
 	return value, false, false // expunged, swept, or computing an absent key
 }
 
-// update applies one write (see [writeOp]) to the entry with a CAS loop.
-// It returns the box it replaced (prev) and whether the write took place.
-// It never blocks: when a compute owns the entry it returns that mark in busy
-// and the caller waits for it under mu (see segment.waitLocked); when the
-// entry is expunged or moved it returns stale and the caller retries under
-// mu. The loop ends because a failed CAS means another goroutine changed the
-// entry.
+// update applies one write (see [writeOp]) to the entry of a key of table t
+// with a CAS loop. It returns the box it replaced (prev) and whether the
+// write took place. It never blocks: when a compute owns the entry it returns
+// that mark in busy and the caller waits for it under mu (see
+// segment.waitLocked); when the entry is expunged or moved it returns stale
+// and the caller retries under mu. The loop ends because a failed CAS means
+// another goroutine changed the entry.
 //
 // Transitions: live -> live or deleted, deleted -> live (revive).
-func (e *entry[K, V]) update(w *write[K, V]) (prev *box[K, V], changed bool, busy *box[K, V], stale bool) {
+func (e *entry[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], changed bool, busy *box[K, V], stale bool) {
 	for {
 		old := e.p.Load()
 		cur := old
-		if cur != nil && cur.kind != kindValue {
-			switch cur.kind {
-			case kindExpunged, kindMoved:
-				return nil, false, nil, true
-			case kindSwept:
-				cur = nil // deleted
-			default:
-				return nil, false, cur, false
-			}
+		// The sentinels are told by their addresses. A Store, Swap or
+		// Delete reads the box's kind, to see a compute's mark, only while
+		// some compute is in flight; otherwise it does not read the box it
+		// replaces, which another core has often just written
+		// (SwapCollision, 16 cores: a prototype that did not read it took
+		// 163 ns per Swap, not 428; BENCHMARKS.md, "Scaling"). That is
+		// safe because a compute counts itself before its claim's CAS
+		// installs the mark, and uncounts itself only once the mark is gone
+		// from every entry (see Map.Compute). If old is a mark, that CAS is
+		// synchronized before our load of old, so the load of computes
+		// sees the compute counted, unless it has already ended; then no
+		// entry holds old any more (a marker is never stored again once
+		// removed), and these writes, which change any present entry (see
+		// writeOp.blind), try a CAS that fails, and look again. The other
+		// writes read the box's value anyway, and its kind with it.
+		switch {
+		case cur == nil:
+		case cur == t.expunged, cur == t.moved:
+			return nil, false, nil, true
+		case cur == t.swept:
+			cur = nil // deleted
+		case w.op.blind() && t.counts.computes.Load() == 0:
+			// A value box, unread (see above).
+		case cur.kind.computing():
+			return nil, false, cur, false
 		}
 		next, change := w.next(cur)
 		if !change {

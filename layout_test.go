@@ -37,13 +37,21 @@ func TestLayout(t *testing.T) {
 		t.Errorf("readOnly is %d bytes, want 64 (one cache line)", ro.Size())
 	}
 
-	// The table: what loads read (the hasher, the shared maps, the read
-	// pointers) first; 344 bytes, which the allocator rounds up to its
-	// 352-byte size class, the size of a Clear's allocation.
+	// The table: what loads and writes read (the hasher, the sentinels, the
+	// shared maps and counts, the read pointers) first; 344 bytes, which the
+	// allocator rounds up to its 352-byte size class, the size of a Clear's
+	// allocation.
 	tab := reflect.TypeFor[table[string, int]]()
-	check(tab, "reads", 56)
+	check(tab, "counts", 56)
+	check(tab, "reads", 64)
 	if tab.Size() != 344 {
 		t.Errorf("table is %d bytes, want 344 (a 352-byte allocation)", tab.Size())
+	}
+
+	// The shared counts fill a 64-byte size class: computes, which writes
+	// read, shares its line with no other object.
+	if mc := reflect.TypeFor[mapCounts](); mc.Size() != 64 {
+		t.Errorf("mapCounts is %d bytes, want 64", mc.Size())
 	}
 
 	// A bucket: the tag word and the seven entries fill its first 64

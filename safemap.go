@@ -310,7 +310,7 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 		} else if w.op == opLoadOrStore && b.kind == kindValue {
 			return b, false
 		}
-		prev, changed, busy, stale := e.update(w)
+		prev, changed, busy, stale := e.update(t, w)
 		if busy == nil && !stale {
 			if changed {
 				// The segment exists: its read map holds e.
@@ -372,7 +372,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 			s.live.Add(1)
 			return nil, true
 		}
-		prev, changed, busy, _ := e.update(w) // never expunged: e is current
+		prev, changed, busy, _ := e.update(t, w) // never expunged: e is current
 		if busy != nil {
 			s.waitLocked(e, busy)
 			lacking = nil // the read map may have changed while we waited

@@ -175,7 +175,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 			}
 		}
 	}
-	t.stats.reclaimed.Add(uint64(purged))
+	t.counts.reclaimed.Add(uint64(purged))
 	switch {
 	case purged == len(s.dirty) && s.dirtyBig:
 		s.dirty = nil // dropped below, with no spare
@@ -263,7 +263,7 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	n, tombs := 0, 0
 	keep := func(_ K, e *entry[K, V]) bool {
 		if e.tryExpungeLocked(t, onlySwept) {
-			t.stats.reclaimed.Add(1)
+			t.counts.reclaimed.Add(1)
 			return true
 		}
 		n++
@@ -339,7 +339,7 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 		// segment otherwise. Its next key allocates a small one.
 		s.entries = nil
 	}
-	t.stats.promotions.Add(1)
+	t.counts.promotions.Add(1)
 }
 
 // deleted records that a write deleted an entry of read r. Deleted entries

@@ -62,8 +62,8 @@ func (m *Map[K, V]) Stats() Stats {
 		}
 	}
 	st.Amended = st.AmendedSegments > 0
-	st.Promotions = t.stats.promotions.Load()
-	st.Reclaimed = t.stats.reclaimed.Load()
+	st.Promotions = t.counts.promotions.Load()
+	st.Reclaimed = t.counts.reclaimed.Load()
 	return st
 }
 

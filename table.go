@@ -25,6 +25,7 @@ type table[K comparable, V any] struct {
 	swept    *box[K, V]      // the swept sentinel; likewise
 	moved    *box[K, V]      // the moved sentinel; likewise
 	empty    *readOnly[K, V] // what a nil read pointer stands for, and where a segment left with no key points; shared by every table of a map, never written
+	counts   *mapCounts      // shared by every table of a map; writes read its computes
 
 	// reads[i] is segment i's read pointer (see segment.read). The read
 	// pointers live here, not in the segments, so that a load reaches its
@@ -41,16 +42,25 @@ type table[K comparable, V any] struct {
 
 	// Set once, like the fields above, and not needed by loads, so they
 	// come last, after the fields that loads read.
-	stats            *lifetimeStats  // counts that outlive Clear; shared by every table of a map
 	emptyAmended     *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
 	dirtyHint        int             // sizes each segment's first dirty map (WithCapacity); 0 after Clear
 	valuesComparable bool            // staticallyComparable[V]()
 }
 
-// lifetimeStats holds the counts that Stats reports over a map's life.
-type lifetimeStats struct {
+// mapCounts holds the counts that every table of a map shares: those that
+// Stats reports over the map's life, and the computes in flight.
+type mapCounts struct {
 	promotions atomic.Uint64
 	reclaimed  atomic.Uint64
+	// computes counts the Compute and LoadOrCompute calls in flight on the
+	// map: each adds 1 before it can install its marker and takes 1 away
+	// once its marker is gone from every entry (see entry.update: Store,
+	// Swap and Delete read a box's kind only while this is not zero).
+	computes atomic.Int64
+	// The object is 64 bytes, a size class that the allocator aligns to 64
+	// bytes, so that no other object shares computes's line: writes read it,
+	// and other objects' writers would take the line away from them.
+	_ [40]byte
 }
 
 // A segment is one independent read/dirty/misses map, holding the keys whose
@@ -157,11 +167,11 @@ type segment[K comparable, V any] struct {
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
-// read map and lifetime counts: what Clear installs. It allocates nothing
+// read map and counts: what Clear installs. It allocates nothing
 // but the table, which holds no segment yet.
 func (t *table[K, V]) cleared() *table[K, V] {
 	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved,
-		stats: t.stats, empty: t.empty, emptyAmended: t.emptyAmended, valuesComparable: t.valuesComparable}
+		counts: t.counts, empty: t.empty, emptyAmended: t.emptyAmended, valuesComparable: t.valuesComparable}
 }
 
 // loadRead returns segment i's read map: lock-free, never nil.
@@ -202,7 +212,7 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		expunged:         &box[K, V]{kind: kindExpunged},
 		swept:            &box[K, V]{kind: kindSwept},
 		moved:            &box[K, V]{kind: kindMoved},
-		stats:            new(lifetimeStats),
+		counts:           new(mapCounts),
 		empty:            new(readOnly[K, V]),
 		emptyAmended:     &readOnly[K, V]{filter: fullFilter},
 		valuesComparable: staticallyComparable[V](),

@@ -19,6 +19,16 @@ func (op writeOp) creates() bool {
 	return op == opStore || op == opLoadOrStore
 }
 
+// blind reports whether the operation changes every present entry whatever
+// its value (Store and Swap replace it, Delete deletes it), so that it can
+// decide without reading the box it replaces: if that box was a compute's
+// mark, now gone, its CAS fails (see entry.update). LoadOrStore would
+// report a mark over an absent key as present, and the compare operations
+// need the value.
+func (op writeOp) blind() bool {
+	return op == opStore || op == opDelete
+}
+
 // A write is one write operation in flight: what to store, what to compare
 // with, and the new box, made at most once however often the CAS is retried
 // (so Store over an existing key allocates exactly one box).

@@ -1,0 +1,123 @@
+package safemap
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+// TestWritesWaitForCallback checks that every write method waits for a
+// compute of its key that is in progress, whatever the entry's state: a
+// write that went ahead would be undone when the compute ends (its result
+// replaces whatever the entry holds), or would decide on the marker's
+// stale value. The write starts while the callback is blocked, and the
+// callback goes on once the write waits (the segment counts it); the
+// results must be those of the callback's write followed by the write's.
+//
+// A write reads the box it replaces only while some compute is in flight
+// (see entry.update); this test fails if a compute does not count itself
+// for as long as its mark is installed.
+func TestWritesWaitForCallback(t *testing.T) {
+	const key, computed, stored = 1, 1001, 7
+	type outcome struct {
+		value  int
+		loaded bool
+	}
+	writes := []struct {
+		name  string
+		write func(m *Map[int, int]) outcome
+		want  outcome // what the write returns after the compute
+		after outcome // the key afterwards
+	}{
+		{"Store", func(m *Map[int, int]) outcome { m.Store(key, stored); return outcome{} },
+			outcome{}, outcome{stored, true}},
+		{"Swap", func(m *Map[int, int]) outcome { v, ok := m.Swap(key, stored); return outcome{v, ok} },
+			outcome{computed, true}, outcome{stored, true}},
+		{"Delete", func(m *Map[int, int]) outcome { m.Delete(key); return outcome{} },
+			outcome{}, outcome{}},
+		{"LoadAndDelete", func(m *Map[int, int]) outcome { v, ok := m.LoadAndDelete(key); return outcome{v, ok} },
+			outcome{computed, true}, outcome{}},
+		{"LoadOrStore", func(m *Map[int, int]) outcome { v, ok := m.LoadOrStore(key, stored); return outcome{v, ok} },
+			outcome{computed, true}, outcome{computed, true}},
+		{"CompareAndSwap", func(m *Map[int, int]) outcome { return outcome{0, m.CompareAndSwap(key, computed, stored)} },
+			outcome{0, true}, outcome{stored, true}},
+		{"CompareAndDelete", func(m *Map[int, int]) outcome { return outcome{0, m.CompareAndDelete(key, computed)} },
+			outcome{0, true}, outcome{}},
+	}
+	computes := []struct {
+		name    string
+		present bool // whether key is present before the compute
+		run     func(m *Map[int, int], entered, release chan struct{})
+	}{
+		{"Compute", true, func(m *Map[int, int], entered, release chan struct{}) {
+			m.Compute(key, func(int, bool) (int, ComputeOp) {
+				close(entered)
+				<-release
+				return computed, UpdateOp
+			})
+		}},
+		{"LoadOrCompute", false, func(m *Map[int, int], entered, release chan struct{}) {
+			m.LoadOrCompute(key, func() int {
+				close(entered)
+				<-release
+				return computed
+			})
+		}},
+	}
+	for _, c := range computes {
+		for _, state := range []string{"dirty", "promoted"} {
+			for _, w := range writes {
+				t.Run(fmt.Sprintf("%s/%s/%s", c.name, state, w.name), func(t *testing.T) {
+					var m Map[int, int]
+					m.Store(key+1, 0) // the segment holds another key
+					if c.present {
+						m.Store(key, 0)
+					} else {
+						// An entry that is deleted, in read or in dirty.
+						m.Store(key, 0)
+						m.Delete(key)
+					}
+					if state == "promoted" {
+						m.promoteAll()
+					}
+					entered, release := make(chan struct{}), make(chan struct{})
+					computeDone := make(chan struct{})
+					go func() {
+						defer close(computeDone)
+						c.run(&m, entered, release)
+					}()
+					<-entered
+					got := make(chan outcome, 1)
+					go func() { got <- w.write(&m) }()
+					// Release the callback only once the write waits for
+					// it (or has wrongly returned).
+					seg := m.t.Load().segs[m.segmentOf(key)].Load()
+					var o outcome
+					returned := false
+					for !returned && seg.waiters.Load() == 0 {
+						select {
+						case o = <-got:
+							returned = true
+							t.Errorf("%s returned while the callback ran", w.name)
+						default:
+							runtime.Gosched()
+						}
+					}
+					close(release)
+					<-computeDone
+					if !returned {
+						o = <-got
+					}
+					if o != w.want {
+						t.Errorf("%s returned %+v, want %+v", w.name, o, w.want)
+					}
+					v, ok := m.Load(key)
+					if (outcome{v, ok}) != w.after {
+						t.Errorf("Load afterwards = %d, %v; want %+v", v, ok, w.after)
+					}
+					m.mustCheck()
+				})
+			}
+		}
+	}
+}
