@@ -260,10 +260,10 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// First pass: expunge the entries to drop and count the rest. An entry
 	// that a concurrent writer revives before our CAS stays, live; one
 	// deleted after it stays too, as a tombstone for the next rebuild.
-	n, tombs := 0, 0
+	n, tombs, reclaimed := 0, 0, 0
 	keep := func(_ K, e *entry[K, V]) bool {
 		if e.tryExpungeLocked(t, onlySwept) {
-			t.counts.reclaimed.Add(1)
+			reclaimed++
 			return true
 		}
 		n++
@@ -276,6 +276,8 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	for k, e := range s.dirty {
 		keep(k, e)
 	}
+	// One add, not one per entry: writes read the line (see mapCounts).
+	t.counts.reclaimed.Add(uint64(reclaimed))
 	// Second pass: place the survivors' keys in nr. No entry can be
 	// expunged from here on, since only this goroutine (holding mu)
 	// expunges.

@@ -58,8 +58,9 @@ type mapCounts struct {
 	// Swap and Delete read a box's kind only while this is not zero).
 	computes atomic.Int64
 	// The object is 64 bytes, a size class that the allocator aligns to 64
-	// bytes, so that no other object shares computes's line: writes read it,
-	// and other objects' writers would take the line away from them.
+	// bytes: no other object shares this line, which every Store, Swap and
+	// Delete reads. Only computes, and rebuilds and purges (one add each
+	// to the counts above), write it.
 	_ [40]byte
 }
 
