@@ -56,10 +56,7 @@ func (op ComputeOp) String() string {
 func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
 	t := m.loadOrInit()
 	h, i := t.locate(key)
-	// Counted before the claim can install a mark, uncounted once finish
-	// has removed it, even if fn panics: see entry.update.
-	t.counts.computes.Add(1)
-	defer t.counts.computes.Add(-1)
+	t.counts.computing() // before the claim can install a mark
 	s := t.segment(i)
 	e, mk, _ := s.claim(t, h, key, false) // without ifAbsent, always claims
 	return s.runCompute(t, h, key, e, mk, fn)
@@ -121,8 +118,7 @@ func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() V) (actual V, loaded boo
 	}
 	t := m.loadOrInit()
 	h, i := t.locate(key)
-	t.counts.computes.Add(1) // as in Compute
-	defer t.counts.computes.Add(-1)
+	t.counts.computing() // before the claim can install a mark
 	s := t.segment(i)
 	e, mk, cur := s.claim(t, h, key, true)
 	if mk == nil {

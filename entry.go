@@ -185,27 +185,24 @@ func (e *entry[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], c
 		old := e.p.Load()
 		cur := old
 		// The sentinels are told by their addresses. A Store, Swap or
-		// Delete reads the box's kind, to see a compute's mark, only while
-		// some compute is in flight; otherwise it does not read the box it
+		// Delete reads the box's kind, to see a compute's mark, only if the
+		// map has ever run a compute; otherwise it does not read the box it
 		// replaces, which another core has often just written
 		// (SwapCollision, 16 cores: a prototype that did not read it took
 		// 163 ns per Swap, not 428; BENCHMARKS.md, "Scaling"). That is
-		// safe because a compute counts itself before its claim's CAS
-		// installs the mark, and uncounts itself only once the mark is gone
-		// from every entry (see Map.Compute). If old is a mark, that CAS is
-		// synchronized before our load of old, so the load of computes
-		// sees the compute counted, unless it has already ended; then no
-		// entry holds old any more (a marker is never stored again once
-		// removed), and these writes, which change any present entry (see
-		// writeOp.blind), try a CAS that fails, and look again. The other
-		// writes read the box's value anyway, and its kind with it.
+		// safe because the first compute sets counts.computed before its
+		// claim's CAS installs the first mark, and nothing clears it: if
+		// old is a mark, that CAS is synchronized before our load of old,
+		// so our load of computed sees it set. The other writes read the
+		// box's value anyway, and its kind with it; LoadOrStore reads it to
+		// tell a value from a mark over an absent key (see writeOp.blind).
 		switch {
 		case cur == nil:
 		case cur == t.expunged, cur == t.moved:
 			return nil, false, nil, true
 		case cur == t.swept:
 			cur = nil // deleted
-		case w.op.blind() && t.counts.computes.Load() == 0:
+		case w.op.blind() && !t.counts.computed.Load():
 			// A value box, unread (see above).
 		case cur.kind.computing():
 			return nil, false, cur, false

@@ -20,11 +20,11 @@ func (op writeOp) creates() bool {
 }
 
 // blind reports whether the operation changes every present entry whatever
-// its value (Store and Swap replace it, Delete deletes it), so that it can
-// decide without reading the box it replaces: if that box was a compute's
-// mark, now gone, its CAS fails (see entry.update). LoadOrStore would
-// report a mark over an absent key as present, and the compare operations
-// need the value.
+// its value (Store and Swap replace it, Delete deletes it), so that, in a
+// map that never ran a compute, it can decide without reading the box it
+// replaces (see entry.update). LoadOrStore must tell a value from a
+// compute's mark over an absent key, and the compare operations need the
+// value.
 func (op writeOp) blind() bool {
 	return op == opStore || op == opDelete
 }

@@ -14,9 +14,10 @@ import (
 // callback goes on once the write waits (the segment counts it); the
 // results must be those of the callback's write followed by the write's.
 //
-// A write reads the box it replaces only while some compute is in flight
-// (see entry.update); this test fails if a compute does not count itself
-// for as long as its mark is installed.
+// A Store, Swap or Delete reads the box it replaces only in a map that has
+// run a compute (see entry.update); this test, each of whose maps runs one
+// compute, fails if Compute or LoadOrCompute does not record it before
+// installing its mark.
 func TestWritesWaitForCallback(t *testing.T) {
 	const key, computed, stored = 1, 1001, 7
 	type outcome struct {
