@@ -8,11 +8,10 @@ given, Go's whole sync.Map set at some of them. Every figure is a median
 over the rounds (benchstat's statistic), every ratio safemap's median over
 the peer's: below 1.00 safemap is faster.
 """
-import math
-import statistics
 import sys
 
-from ratios import parse
+import benchtables
+from benchtables import geomean
 
 PEERS = [("syncmap", "sync.Map"), ("xsyncv3", "xsync v3"), ("xsyncv4", "xsync v4")]
 
@@ -23,27 +22,18 @@ def short(name):
 
 
 def ns(x):
-    return "-" if x is None else ("%.0f" % x if x >= 100 else "%.1f" % x if x >= 10 else "%.2f" % x)
+    """benchtables.ns with one more digit below 10 ns, which 16 CPUs reach."""
+    return "%.2f" % x if x is not None and x < 10 else benchtables.ns(x)
 
 
-def geomean(xs):
-    xs = [x for x in xs if x is not None]
-    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
+class Results(benchtables.Results):
+    """benchtables.Results with every row's name (Go's set first) and the
+    CPU counts of the run."""
 
-
-class Results:
     def __init__(self, path):
-        self.runs, _ = parse(path)
-        self.names = sorted({n for n, _, _ in self.runs}, key=lambda n: (not n.startswith("BenchmarkGoSet"), n))
+        super().__init__(path)
+        self.rows = sorted({n for n, _, _ in self.runs}, key=lambda n: (not n.startswith("BenchmarkGoSet"), n))
         self.cpus = sorted({c for _, c, _ in self.runs}, key=int)
-
-    def med(self, name, cpu, impl):
-        r = self.runs.get((name, cpu, impl))
-        return statistics.median(r) if r else None
-
-    def ratio(self, name, cpu, peer):
-        own, other = self.med(name, cpu, "safemap"), self.med(name, cpu, peer)
-        return None if own is None or other is None else own / other
 
 
 def scaling(res):
@@ -52,7 +42,7 @@ def scaling(res):
     cpus = res.cpus
     print("| workload | safemap ns/op at %s CPUs | vs sync.Map | vs xsync v4 |" % ", ".join(cpus))
     print("|---|---|---|---|")
-    for n in res.names:
+    for n in res.rows:
         cells = [" / ".join(ns(res.med(n, c, "safemap")) for c in cpus)]
         for peer in ["syncmap", "xsyncv4"]:
             cells.append(" / ".join("%.2f" % res.ratio(n, c, peer) for c in cpus))
@@ -64,7 +54,7 @@ def at(res, cpu):
     """Every map's ns/op at one CPU count."""
     print("| workload | safemap | %s | safemap / fastest peer |" % " | ".join(label for _, label in PEERS))
     print("|---|---|---|---|---|---|")
-    for n in res.names:
+    for n in res.rows:
         peers = [res.med(n, cpu, p) for p, _ in PEERS]
         print("| %s | %s | %s | %.2f |" % (short(n), ns(res.med(n, cpu, "safemap")),
                                          " | ".join(ns(p) for p in peers), res.med(n, cpu, "safemap") / min(peers)))
@@ -77,13 +67,13 @@ def goset(res):
     cpus = res.cpus
     print("| workload | vs sync.Map at %s CPUs | vs xsync v4 |" % ", ".join(cpus))
     print("|---|---|---|")
-    for n in res.names:
+    for n in res.rows:
         print("| %s | %s | %s |" % (short(n), " / ".join("%.2f" % res.ratio(n, c, "syncmap") for c in cpus),
                                     " / ".join("%.2f" % res.ratio(n, c, "xsyncv4") for c in cpus)))
-    wins = " / ".join("%d" % sum(res.ratio(n, c, "syncmap") <= 1.0 for n in res.names) for c in cpus)
-    print("| **at or below sync.Map (of %d)** | %s | |" % (len(res.names), wins))
+    wins = " / ".join("%d" % sum(res.ratio(n, c, "syncmap") <= 1.0 for n in res.rows) for c in cpus)
+    print("| **at or below sync.Map (of %d)** | %s | |" % (len(res.rows), wins))
     print("| **geometric mean** | %s | %s |" % tuple(
-        " / ".join("%.2f" % geomean([res.ratio(n, c, p) for n in res.names]) for c in cpus) for p in ["syncmap", "xsyncv4"]))
+        " / ".join("%.2f" % geomean([res.ratio(n, c, p) for n in res.rows]) for c in cpus) for p in ["syncmap", "xsyncv4"]))
     print()
 
 
