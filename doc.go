@@ -44,7 +44,7 @@
 //	                          v
 //	read  (atomic pointer) -> hash table of keys, each with its entry inline --.
 //	                                                                           +--> value box
-//	dirty (under mu)       -> map[K]*entry, new keys only  --------------------'
+//	dirty (under mu)       -> hash table of new keys only, with their entries -'
 //
 //	misses >= threshold: promote: build a new read table from read + dirty,
 //	drop deleted entries, move the others' entries into it, publish it

@@ -145,7 +145,7 @@ const (
 // and never reachable before. mu must be held.
 func (s *segment[K, V]) newEntryLocked() *entry[K, V] {
 	if len(s.entries) == 0 {
-		s.entries = make([]entry[K, V], min(max(len(s.dirty), minEntryBlock), maxEntryBlock))
+		s.entries = make([]entry[K, V], min(max(s.dirty.len(), minEntryBlock), maxEntryBlock))
 	}
 	e := &s.entries[0]
 	s.entries = s.entries[1:]

@@ -33,7 +33,7 @@ func (m *Map[K, V]) nearPromotion() {
 	for s := range t.allSegments() {
 		s.mu.Lock()
 		if r := s.loadRead(t); r.amended() {
-			s.misses = max(len(s.dirty), (r.n+len(s.dirty))/4) - 1
+			s.misses = max(s.dirty.len(), (r.n+s.dirty.len())/4) - 1
 		}
 		s.mu.Unlock()
 	}
@@ -137,15 +137,18 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if r == nil {
 		return 0, fmt.Errorf("loadRead returned nil")
 	}
-	if r.amended() != (len(s.dirty) > 0) {
-		return 0, fmt.Errorf("amended = %v but len(dirty) = %d", r.amended(), len(s.dirty))
+	if r.amended() != (s.dirty.len() > 0) {
+		return 0, fmt.Errorf("amended = %v but len(dirty) = %d", r.amended(), s.dirty.len())
+	}
+	if err := s.dirty.check(); err != nil {
+		return 0, err
 	}
 	if full := len(r.filter) > 0 && &r.filter[0] == &fullFilter[0]; full != (r == t.emptyAmended) {
 		return 0, fmt.Errorf("has fullFilter = %v, is the shared emptyAmended = %v", full, r == t.emptyAmended)
 	}
-	for k := range s.dirty {
-		if !r.mayHaveDirty(t.hasher.hash(k)) {
-			return 0, fmt.Errorf("dirty key %v missing from the filter", k)
+	for sl := range s.dirty.all() {
+		if !r.mayHaveDirty(t.hasher.hash(sl.key)) {
+			return 0, fmt.Errorf("dirty key %v missing from the filter", sl.key)
 		}
 	}
 	if s.dirty == nil && s.misses != 0 {
@@ -154,16 +157,21 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	// dirtyDead must never count more deleted entries than dirty holds: a
 	// purge that finds it equal to len(dirty) drops every entry unseen.
 	dead := 0
-	for _, e := range s.dirty {
-		if b := e.p.Load(); b == nil || b == t.swept {
+	for sl := range s.dirty.all() {
+		if b := sl.e.p.Load(); b == nil || b == t.swept {
 			dead++
 		}
 	}
 	if s.dirtyDead > dead {
 		return 0, fmt.Errorf("dirtyDead = %d, but dirty holds %d deleted entries", s.dirtyDead, dead)
 	}
-	if len(s.spare) != 0 {
-		return 0, fmt.Errorf("the spare map holds %d keys", len(s.spare))
+	if s.spare.len() != 0 {
+		return 0, fmt.Errorf("the spare map holds %d keys", s.spare.len())
+	}
+	if s.spare != nil {
+		if err := s.spare.check(); err != nil {
+			return 0, fmt.Errorf("spare: %v", err)
+		}
 	}
 	if s.spare != nil && s.dirty != nil {
 		return 0, fmt.Errorf("a spare map beside a dirty map")
@@ -203,7 +211,7 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 			err = fmt.Errorf("key %v: read.find returns another entry (%p, want %p)", key, got, e)
 			return false
 		}
-		if _, ok := s.dirty[key]; ok {
+		if s.dirty != nil && s.dirty.get(t.hasher.hash(key), key) != nil {
 			err = fmt.Errorf("key %v is in both read and dirty", key)
 			return false
 		}
@@ -221,8 +229,8 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if r.next != nil && r.next.Load() != nil {
 		return 0, fmt.Errorf("the current read map links to a newer one")
 	}
-	for k, e := range s.dirty {
-		if err := check(k, e, "dirty"); err != nil {
+	for sl := range s.dirty.all() {
+		if err := check(sl.key, sl.e, "dirty"); err != nil {
 			return 0, err
 		}
 	}
@@ -245,3 +253,41 @@ var (
 	// HeapAlloc is heapAlloc: the live heap after full collections.
 	HeapAlloc = heapAlloc
 )
+
+// check checks d's invariants: get finds every key in use, n counts the
+// used slots, free slots hold nothing, at most three quarters of the slots
+// are used, and the inline slots hold nothing once d has outgrown them. A
+// nil d passes.
+func (d *dirtyMap[K, V]) check() error {
+	if d == nil {
+		return nil
+	}
+	size := len(d.slots)
+	if size < dirtyInline || size&(size-1) != 0 {
+		return fmt.Errorf("dirty map has %d slots", size)
+	}
+	used := 0
+	for i := range d.slots {
+		sl := &d.slots[i]
+		if sl.e == nil {
+			if *sl != (dirtySlot[K, V]{}) {
+				return fmt.Errorf("free dirty slot %d holds key %v", i, sl.key)
+			}
+			continue
+		}
+		used++
+		if got := d.get(d.hash(sl.key), sl.key); got != sl.e {
+			return fmt.Errorf("dirty key %v: get returns another entry (%p, want %p)", sl.key, got, sl.e)
+		}
+	}
+	if used != d.n {
+		return fmt.Errorf("dirty map counts %d keys, holds %d", d.n, used)
+	}
+	if used*4 > size*3 {
+		return fmt.Errorf("dirty map holds %d keys in %d slots", used, size)
+	}
+	if &d.slots[0] != &d.inline[0] && d.inline != ([dirtyInline]dirtySlot[K, V]{}) {
+		return fmt.Errorf("dirty map keeps keys in its inline slots after growing")
+	}
+	return nil
+}

@@ -322,14 +322,14 @@ func TestPurgeDirty(t *testing.T) {
 		dirty, spare, amended := s.dirty, s.spare, s.loadRead(m.t.Load()).amended()
 		s.mu.Unlock()
 		if dirty != nil || amended {
-			t.Fatalf("after deleting every new key: dirty holds %d, amended = %v; want no dirty map", len(dirty), amended)
+			t.Fatalf("after deleting every new key: dirty holds %d, amended = %v; want no dirty map", dirty.len(), amended)
 		}
-		if spare == nil || len(spare) != 0 {
-			t.Fatalf("the emptied dirty map was not kept empty as the spare (nil = %v, %d keys)", spare == nil, len(spare))
+		if spare == nil || spare.len() != 0 {
+			t.Fatalf("the emptied dirty map was not kept empty as the spare (nil = %v, %d keys)", spare == nil, spare.len())
 		}
 		m.Store(keys[0], 1)
-		if v, ok := m.Load(keys[0]); !ok || v != 1 || len(spare) != 1 {
-			t.Fatalf("Load(%d) = %d, %v after a new Store; the spare has %d keys (want it reused as dirty)", keys[0], v, ok, len(spare))
+		if v, ok := m.Load(keys[0]); !ok || v != 1 || spare.len() != 1 {
+			t.Fatalf("Load(%d) = %d, %v after a new Store; the spare has %d keys (want it reused as dirty)", keys[0], v, ok, spare.len())
 		}
 		m.mustCheck()
 	})
@@ -348,7 +348,7 @@ func TestPurgeDirty(t *testing.T) {
 		}
 		m.mustCheck()
 		s.mu.Lock()
-		n := len(s.dirty)
+		n := s.dirty.len()
 		s.mu.Unlock()
 		if want := len(keys) - dead; n != want {
 			t.Fatalf("dirty holds %d keys after the purge, want the %d live ones", n, want)
@@ -380,10 +380,10 @@ func TestPurgeDirty(t *testing.T) {
 		}
 		m.mustCheck()
 		s.mu.Lock()
-		n, words := len(s.dirty), len(s.loadRead(tb).filter)
+		n, words := s.dirty.len(), len(s.loadRead(tb).filter)
 		s.mu.Unlock()
-		if want := len(keys) - dead; n != want || len(before) != len(keys) {
-			t.Fatalf("after the purge dirty holds %d keys (want %d) and the old map %d (want it untouched, %d)", n, want, len(before), len(keys))
+		if want := len(keys) - dead; n != want || before.len() != len(keys) {
+			t.Fatalf("after the purge dirty holds %d keys (want %d) and the old map %d (want it untouched, %d)", n, want, before.len(), len(keys))
 		}
 		if want := len(newFilter(2 * n)); words != want {
 			t.Fatalf("the filter has %d words after the purge, want %d for %d keys", words, want, n)

@@ -44,7 +44,7 @@ func (t *table[K, V]) rangeSegment(i int, f func(key K, value V) bool) bool {
 		s := t.segs[i].Load()
 		s.mu.Lock()
 		if r = s.loadRead(t); r.amended() {
-			if len(s.dirty) <= dirtyCopyMax {
+			if s.dirty.len() <= dirtyCopyMax {
 				return t.rangeCopyingDirty(s, r, f) // unlocks mu
 			}
 			// Promote, so that one read map holds every key the segment
@@ -74,10 +74,10 @@ func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], f f
 		v V
 	}
 	n := 0
-	for k, e := range s.dirty {
+	for sl := range s.dirty.all() {
 		// Under mu a dirty entry is current: never moved or expunged.
-		if v, ok, _ := e.load(); ok {
-			buf[n].k, buf[n].v = k, v
+		if v, ok, _ := sl.e.load(); ok {
+			buf[n].k, buf[n].v = sl.key, v
 			n++
 		}
 	}

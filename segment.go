@@ -32,7 +32,7 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *rea
 	if !r.amended() || !r.mayHaveDirty(h) {
 		return nil, false
 	}
-	e = s.dirty[key]
+	e = s.dirty.get(h, key)
 	return e, e != nil
 }
 
@@ -64,7 +64,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 		}
 		keys := hint // the keys the dirty filter is sized for
 		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {
-			s.dirty = make(map[K]*entry[K, V], hint)
+			s.dirty = newDirtyMap[K, V](hint, t.hasher.hash)
 			s.dirtyBig = hint > spareMax
 		} else {
 			// The spare filled to spareKeys before it was purged: a stream
@@ -79,7 +79,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 			r = r.amend(newFilter(keys))
 		}
 		s.read.Store(r)
-	case len(s.dirty) >= filterCapacity(r.filter) && len(r.filter) < maxFilterWords:
+	case s.dirty.len() >= filterCapacity(r.filter) && len(r.filter) < maxFilterWords:
 		r = s.refilterLocked(t)
 	}
 	if r != t.emptyAmended { // shared: its filter already passes every key
@@ -89,8 +89,8 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 	if b != nil {
 		ne.p.Store(b)
 	}
-	s.dirty[key] = ne
-	if len(s.dirty) > spareMax {
+	s.dirty.put(h, key, ne)
+	if s.dirty.len() > spareMax {
 		s.dirtyBig = true
 	}
 	return ne
@@ -103,9 +103,9 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 // that loads the new map finds every key of dirty in its filter (see
 // readOnly.filter). O(len(dirty)).
 func (s *segment[K, V]) refilterLocked(t *table[K, V]) *readOnly[K, V] {
-	nr := s.loadRead(t).amend(newFilter(2 * len(s.dirty)))
-	for k := range s.dirty {
-		nr.addToFilter(t.hasher.hash(k))
+	nr := s.loadRead(t).amend(newFilter(2 * s.dirty.len()))
+	for sl := range s.dirty.all() {
+		nr.addToFilter(t.hasher.hash(sl.key))
 	}
 	s.read.Store(nr)
 	return nr
@@ -127,11 +127,11 @@ func (s *segment[K, V]) refilterLocked(t *table[K, V]) *readOnly[K, V] {
 // that such a stream neither grows dirty nor forces promotions.
 func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
 	s.dirtyDead++
-	if s.dirtyDead >= compactMin && s.dirtyDead*4 > len(s.dirty)*3 {
+	if s.dirtyDead >= compactMin && s.dirtyDead*4 > s.dirty.len()*3 {
 		s.purgeDirtyLocked(t)
 		return
 	}
-	s.armSweepLocked(t, s.loadRead(t).n+len(s.dirty))
+	s.armSweepLocked(t, s.loadRead(t).n+s.dirty.len())
 }
 
 // revivedDirtyLocked records that a deleted entry of dirty is live again,
@@ -150,17 +150,17 @@ func (s *segment[K, V]) revivedDirtyLocked() {
 // dirty empties, read is no longer amended. O(len(dirty)), paid for by the
 // deletes that made the entries.
 //
-// A big dirty map is replaced, not emptied in place: a Go map keeps the
-// memory of the most keys it ever held, so a segment that took a million
-// new keys and lost them would otherwise keep a million keys' worth of
-// map until the next promotion. The survivors, at most a quarter of the
+// A big dirty map is replaced, not emptied in place: a dirty map keeps the
+// slots of the most keys it ever held (see dirtyMap), so a segment that
+// took a million new keys and lost them would otherwise keep a million
+// keys' worth of slots until the next promotion. The survivors, at most a quarter of the
 // entries when deletes trigger the purge, move to a map of their size, and
 // read gets a dirty filter of their size too.
 func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	// A purge usually finds every entry dead (a stream of new keys deleted
 	// soon after), and then one clear is far cheaper than a delete per key;
 	// otherwise the deleted entries are expunged, then deleted.
-	purged, n := 0, len(s.dirty)
+	purged, n := 0, s.dirty.len()
 	if s.dirtyDead == n {
 		// Every entry is deleted (dirtyDead never counts more than there
 		// are), and none can be revived once it leaves dirty: only
@@ -169,38 +169,34 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 		// need no expunging, and the purge no pass over the map.
 		purged = n
 	} else {
-		for _, e := range s.dirty {
-			if e.tryExpungeLocked(t, false) {
+		for sl := range s.dirty.all() {
+			if sl.e.tryExpungeLocked(t, false) {
 				purged++
 			}
 		}
 	}
 	t.counts.reclaimed.Add(uint64(purged))
 	switch {
-	case purged == len(s.dirty) && s.dirtyBig:
+	case purged == n && s.dirtyBig:
 		s.dirty = nil // dropped below, with no spare
-	case purged == len(s.dirty):
-		clear(s.dirty)
+	case purged == n:
+		s.dirty.clear()
 	case s.dirtyBig:
-		survivors := make(map[K]*entry[K, V], len(s.dirty)-purged)
-		for k, e := range s.dirty {
-			if e.p.Load() != t.expunged {
-				survivors[k] = e
+		survivors := newDirtyMap[K, V](n-purged, t.hasher.hash)
+		for sl := range s.dirty.all() {
+			if sl.e.p.Load() != t.expunged {
+				survivors.put(t.hasher.hash(sl.key), sl.key, sl.e)
 			}
 		}
 		s.dirty = survivors
-		s.dirtyBig = len(survivors) > spareMax
+		s.dirtyBig = survivors.len() > spareMax
 		// The filter was sized for the old map: shrink it likewise.
 		s.refilterLocked(t)
 	default:
-		for k, e := range s.dirty {
-			if e.p.Load() == t.expunged {
-				delete(s.dirty, k)
-			}
-		}
+		s.dirty.deleteIf(func(e *entry[K, V]) bool { return e.p.Load() == t.expunged })
 	}
 	s.dirtyDead = 0
-	if len(s.dirty) == 0 {
+	if s.dirty.len() == 0 {
 		s.spare = s.dirty // empty (or nil, if big): no key stays reachable through it
 		// A spare held at most spareMax keys; a big map is not kept.
 		s.spareKeys = int32(min(n, spareMax))
@@ -221,7 +217,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 func (s *segment[K, V]) missLocked(t *table[K, V]) {
 	s.misses++
 	r := s.loadRead(t)
-	if s.misses < len(s.dirty) || s.misses < (r.n+len(s.dirty))/4 {
+	if s.misses < s.dirty.len() || s.misses < (r.n+s.dirty.len())/4 {
 		return
 	}
 	s.promoteKeepingLocked(t)
@@ -273,8 +269,8 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 		return true
 	}
 	r.each(keep)
-	for k, e := range s.dirty {
-		keep(k, e)
+	for sl := range s.dirty.all() {
+		keep(sl.key, sl.e)
 	}
 	// One add, not one per entry: writes read the line (see mapCounts).
 	t.counts.reclaimed.Add(uint64(reclaimed))
@@ -302,13 +298,13 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// The exception is a compute's marker, which its owner may replace at
 	// any time (see entry.release): that entry moves by CAS, so the
 	// release fails and looks for the key again (see segment.finish).
-	for k, e := range s.dirty {
-		switch b := e.p.Load(); {
+	for sl := range s.dirty.all() {
+		switch e, b := sl.e, sl.e.p.Load(); {
 		case b == t.expunged:
 		case b != nil && b.kind.computing():
-			e.moveLocked(nr.insert(t.hasher.hash(k), k), t)
+			e.moveLocked(nr.insert(t.hasher.hash(sl.key), sl.key), t)
 		default:
-			nr.insert(t.hasher.hash(k), k).p.Store(b)
+			nr.insert(t.hasher.hash(sl.key), sl.key).p.Store(b)
 			e.p.Store(t.moved)
 		}
 	}
@@ -515,7 +511,7 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 		}
 	})
 	if young > 0 {
-		s.armSweepLocked(t, s.loadRead(t).n+len(s.dirty))
+		s.armSweepLocked(t, s.loadRead(t).n+s.dirty.len())
 	}
 }
 
@@ -524,8 +520,8 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 // deleted since the last promotion.
 func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
 	s.loadRead(t).each(func(_ K, e *entry[K, V]) bool { f(e); return true })
-	for _, e := range s.dirty {
-		f(e)
+	for sl := range s.dirty.all() {
+		f(sl.e)
 	}
 }
 

@@ -80,10 +80,10 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 		}
 		return true
 	})
-	for _, e := range s.dirty {
-		if _, ok, _ := e.load(); ok {
+	for sl := range s.dirty.all() {
+		if _, ok, _ := sl.e.load(); ok {
 			st.DirtyKeys++
-		} else if p := e.p.Load(); p == nil || p == t.swept {
+		} else if p := sl.e.p.Load(); p == nil || p == t.swept {
 			st.Tombstones++
 		}
 	}

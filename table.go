@@ -101,7 +101,7 @@ type segment[K comparable, V any] struct {
 	// or swept): a deleted new key keeps its entry until the next promotion
 	// (which drops it if it is still deleted) or the sweeps, which treat
 	// it as a tombstone of read (see deletedDirtyLocked).
-	dirty map[K]*entry[K, V]
+	dirty *dirtyMap[K, V]
 	// misses counts the lock trips of amended reads since the last
 	// promotion; it is zero whenever dirty is nil.
 	misses int
@@ -120,7 +120,7 @@ type segment[K comparable, V any] struct {
 	// allocate and grow a dirty map for every few keys. It holds no
 	// entries, and it is nil while dirty is not. Only a small map is kept
 	// (see dirtyBig).
-	spare map[K]*entry[K, V]
+	spare *dirtyMap[K, V]
 	// slow holds the sweep timer, which rebuilds read to drop deleted
 	// entries when no other rebuild comes in time, and the condition on
 	// which writers wait for a compute; nil until the first needs it.
@@ -157,7 +157,7 @@ type segment[K comparable, V any] struct {
 	spareKeys int32
 	// dirtyBig is set once the dirty map has held, or was made with room
 	// for, more than spareMax keys.
-	// A Go map never gives memory back as keys leave it, so a purge moves
+	// A dirty map never gives memory back as keys leave it, so a purge moves
 	// the survivors of a big dirty map to a new map, and never keeps a big
 	// one as spare. Guarded by mu.
 	dirtyBig bool

@@ -1,0 +1,118 @@
+package safemap
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestDirtyMapModel runs random operations on a dirtyMap and on a Go map
+// side by side and compares them after each, checking the table's
+// invariants too (see dirtyMap.check). The hashes are made to collide: with
+// a handful of distinct hashes (and low bits), probes run long and wrap
+// around the end of the slots, which is where linear probing and backward
+// shift go wrong if they do.
+func TestDirtyMapModel(t *testing.T) {
+	hashes := map[string]func(int) uint64{
+		"one hash":   func(int) uint64 { return 7 },
+		"few hashes": func(k int) uint64 { return uint64(k*k) % 5 },
+		"end slots":  func(k int) uint64 { return ^uint64(k % 3) }, // homes at the end: probes wrap
+		"spread":     func(k int) uint64 { return hashWord(uint64(k), 0x1234, 0x5678) },
+	}
+	for name, hash := range hashes {
+		t.Run(name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(len(name))))
+			for round := range 40 {
+				d := newDirtyMap[int, int](rng.IntN(3)*round, hash)
+				model := map[int]*entry[int, int]{}
+				for range 300 {
+					switch op := rng.IntN(20); {
+					case op < 12: // put a key d lacks, or get one it has
+						k := rng.IntN(64)
+						if want, ok := model[k]; ok {
+							if got := d.get(hash(k), k); got != want {
+								t.Fatalf("get(%d) = %p, want %p", k, got, want)
+							}
+							continue
+						}
+						if got := d.get(hash(k), k); got != nil {
+							t.Fatalf("get(%d) = %p for an absent key", k, got)
+						}
+						e := new(entry[int, int])
+						d.put(hash(k), k, e)
+						model[k] = e
+					case op < 18: // drop about a third of the keys
+						drop := map[*entry[int, int]]bool{}
+						for k, e := range model {
+							if rng.IntN(3) == 0 {
+								drop[e] = true
+								delete(model, k)
+							}
+						}
+						asked := map[*entry[int, int]]bool{}
+						removed := d.deleteIf(func(e *entry[int, int]) bool {
+							asked[e] = true
+							return drop[e]
+						})
+						if removed != len(drop) {
+							t.Fatalf("deleteIf removed %d keys, want %d", removed, len(drop))
+						}
+						if len(asked) != len(drop)+len(model) {
+							t.Fatalf("deleteIf asked about %d entries, want all %d", len(asked), len(drop)+len(model))
+						}
+					case op < 19:
+						d.clear()
+						clear(model)
+					default: // all visits every key once
+						seen := map[int]bool{}
+						for sl := range d.all() {
+							if seen[sl.key] || model[sl.key] != sl.e {
+								t.Fatalf("all yields key %d (again = %v) with entry %p, want %p", sl.key, seen[sl.key], sl.e, model[sl.key])
+							}
+							seen[sl.key] = true
+						}
+						if len(seen) != len(model) {
+							t.Fatalf("all yields %d keys, want %d", len(seen), len(model))
+						}
+					}
+					if err := d.check(); err != nil {
+						t.Fatal(err)
+					}
+					if d.len() != len(model) {
+						t.Fatalf("len = %d, want %d", d.len(), len(model))
+					}
+					for k, e := range model {
+						if got := d.get(hash(k), k); got != e {
+							t.Fatalf("get(%d) = %p, want %p", k, got, e)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDirtyMapSizes checks the sizes: a map made for n keys holds them
+// without growing, a small one uses its inline slots, and a nil map is
+// empty.
+func TestDirtyMapSizes(t *testing.T) {
+	var nilMap *dirtyMap[int, int]
+	if nilMap.len() != 0 {
+		t.Fatal("a nil dirty map is not empty")
+	}
+	for range nilMap.all() {
+		t.Fatal("a nil dirty map yields a key")
+	}
+	for _, n := range []int{0, 1, 3, 4, 6, 7, 100, 1000} {
+		d := newDirtyMap[int, int](n, func(k int) uint64 { return uint64(k) })
+		size := len(d.slots)
+		if inline := &d.slots[0] == &d.inline[0]; inline != (n <= dirtyInline*3/4) {
+			t.Errorf("newDirtyMap(%d): inline = %v", n, inline)
+		}
+		for k := range n {
+			d.put(uint64(k), k, new(entry[int, int]))
+		}
+		if len(d.slots) != size || size > 2*dirtySlotsFor(n) && size > dirtyInline {
+			t.Errorf("newDirtyMap(%d): %d slots, then %d after %d puts", n, size, len(d.slots), n)
+		}
+	}
+}
