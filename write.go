@@ -19,6 +19,12 @@ func (op writeOp) creates() bool {
 	return op == opStore || op == opLoadOrStore
 }
 
+// compares reports whether the operation compares the present value with
+// an old one (with equal, which may panic).
+func (op writeOp) compares() bool {
+	return op == opCompareAndSwap || op == opCompareAndDelete
+}
+
 // blind reports whether the operation changes every present entry whatever
 // its value (Store and Swap replace it, Delete deletes it), so that, in a
 // map that never ran a compute, it can decide without reading the box it
