@@ -114,6 +114,9 @@ func (m *Map[K, V]) checkInvariants() error {
 		if s.read != &t.reads[i] {
 			return fmt.Errorf("segment %d: read points to another segment's read pointer", i)
 		}
+		if t.made.Load()&(1<<i) == 0 {
+			return fmt.Errorf("segment %d exists, but its bit in made is clear", i)
+		}
 		n, err := s.checkLocked(t, i)
 		if err != nil {
 			return fmt.Errorf("segment %d: %w", i, err)

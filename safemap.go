@@ -431,17 +431,15 @@ func (m *Map[K, V]) Clear() {
 		return
 	}
 	if old.untouched() {
-		// Every segment still had its first, empty read map when we looked,
-		// so the map was empty when old was loaded: Clear linearizes there.
+		// No segment was made when we looked, so no key was in old: the
+		// map was empty, and Clear linearizes at that load.
 		return
 	}
 	m.initMu.Lock()
 	old = m.t.Load()
 	m.t.Store(old.cleared())
 	m.initMu.Unlock()
-	for i := range old.segs {
-		if s := old.segs[i].Load(); s != nil {
-			s.stopSweep()
-		}
+	for s := range old.madeSegments() {
+		s.stopSweep()
 	}
 }

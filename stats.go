@@ -12,10 +12,8 @@ func (m *Map[K, V]) Len() int {
 		return 0
 	}
 	var n int64
-	for i := range t.segs {
-		if s := t.segs[i].Load(); s != nil {
-			n += s.live.Load()
-		}
+	for s := range t.madeSegments() {
+		n += s.live.Load()
 	}
 	return int(max(n, 0))
 }
@@ -56,10 +54,8 @@ func (m *Map[K, V]) Stats() Stats {
 	if t == nil {
 		return st
 	}
-	for i := range t.segs {
-		if s := t.segs[i].Load(); s != nil {
-			s.addStats(t, &st)
-		}
+	for s := range t.madeSegments() {
+		s.addStats(t, &st)
 	}
 	st.Amended = st.AmendedSegments > 0
 	st.Promotions = t.counts.promotions.Load()
