@@ -153,9 +153,9 @@ func (s *segment[K, V]) revivedDirtyLocked() {
 // A big dirty map is replaced, not emptied in place: a dirty map keeps the
 // slots of the most keys it ever held (see dirtyMap), so a segment that
 // took a million new keys and lost them would otherwise keep a million
-// keys' worth of slots until the next promotion. The survivors, at most a quarter of the
-// entries when deletes trigger the purge, move to a map of their size, and
-// read gets a dirty filter of their size too.
+// keys' worth of slots until the next promotion. The survivors, at most a
+// quarter of the entries when deletes trigger the purge, move to a map of
+// their size, and read gets a dirty filter of their size too.
 func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	// A purge usually finds every entry dead (a stream of new keys deleted
 	// soon after), and then one clear is far cheaper than a delete per key;
