@@ -23,6 +23,12 @@ import "iter"
 // A small map keeps its slots in the object itself (inline): a segment's
 // first keys, a Clear and a Store say, cost one allocation, where a Go map
 // took two (its header and its first group of slots).
+//
+// Growth moves every key at once, under the segment's lock: amortized O(1)
+// per insert, but one insert in a segment of n dirty keys waits O(n),
+// where a Go map grows 1,024 slots at a time. A promotion, which rebuilds
+// the segment's read map under the same lock, already costs O(n) of the
+// segment; growth doubles, so its pauses add up to about as much again.
 type dirtyMap[K comparable, V any] struct {
 	// slots has a power of two of slots, inline[:] until the first growth.
 	// A slot is free exactly when its e is nil; a free slot holds no key.
