@@ -24,20 +24,31 @@ import "iter"
 // first keys, a Clear and a Store say, cost one allocation, where a Go map
 // took two (its header and its first group of slots).
 //
-// Growth moves every key at once, under the segment's lock: amortized O(1)
-// per insert, but one insert in a segment of n dirty keys waits O(n),
-// where a Go map grows 1,024 slots at a time. Measured on one dirty map of
-// int keys (2 cores, Go 1.26.8, a throwaway test timing each insert): the
-// slowest insert took 11 ms on the way to 100,000 keys and 83 ms on the way
-// to 1,000,000, against 0.5 ms and 7 ms for a Go map. A promotion, which
-// rebuilds the segment's read map under the same lock, already costs O(n)
-// of the segment; growth doubles, so its pauses add up to about as much
-// again.
+// Growth is incremental: it allocates a table twice as large and leaves
+// the old one in place (old), and each later insert moves the keys of
+// dirtyMoveStep more of the old slots; while old is being moved, lookups
+// probe both tables. Moving every key at once made one insert in a segment
+// of n dirty keys wait O(n) under the segment's lock: on one dirty map of
+// int keys (2 cores, Go 1.26.8, a throwaway test timing each insert, three
+// runs), the slowest insert took 83-87 ms on the way to 1,000,000 keys,
+// and takes 9-12 ms now. What is left is the allocation of the new table,
+// which the runtime zeroes (a 32 MB make took 30 ms on average here): a Go
+// map, which grows 1,024 slots at a time, kept its slowest insert at
+// 0.8-2.6 ms. Bounding that too would take a table split into separately
+// grown parts.
 type dirtyMap[K comparable, V any] struct {
 	// slots has a power of two of slots, inline[:] until the first growth.
 	// A slot is free exactly when its e is nil; a free slot holds no key.
 	slots []dirtySlot[K, V]
-	n     int // slots in use: the keys held
+	n     int // the keys held, in slots and in old[moved:]
+	used  int // the slots of slots in use, at most three quarters of them
+	// old is the table that a growth is moving keys from, nil once they
+	// have all moved. Its slots below moved have been copied to slots;
+	// the rest are the keys not yet moved. Nothing in old changes while
+	// it is moved: no key is added to it or removed from it, so its probes
+	// stay whole and find the keys not yet moved.
+	old   []dirtySlot[K, V]
+	moved int
 	// hash is the map's hash function (table.hasher.hash).
 	hash func(K) uint64
 	// inline is the first slots. Once the map outgrows them it clears
@@ -54,6 +65,17 @@ type dirtySlot[K comparable, V any] struct {
 
 // dirtyInline is the number of slots inside a dirtyMap: room for three keys.
 const dirtyInline = 4
+
+// dirtyMoveStep is the number of old slots that each insert moves during
+// a growth. A growth starts when the old table is three quarters full and
+// the new one, twice as large, holds nothing; moving 32 slots per insert,
+// the move ends after 1/32 of the old table's size in inserts, with the new
+// table not yet 40% full: long before it needs to grow in turn. While a
+// move goes on, a lookup of an absent key probes both tables, so a short
+// move costs less: with 4 slots per insert, LoadOrStoreUnique at 2 CPUs
+// took 17% longer than with growth all at once (A/B, 8 rounds, p=0.003);
+// with 32, 1-4% (p >= 0.28, no difference).
+const dirtyMoveStep = 32
 
 // newDirtyMap returns an empty dirty map with room for hint keys, hashing
 // keys with hash.
@@ -87,30 +109,43 @@ func (d *dirtyMap[K, V]) len() int {
 // get returns the entry of key, whose hash is h, or nil if d lacks it.
 // O(1) expected.
 func (d *dirtyMap[K, V]) get(h uint64, key K) *entry[K, V] {
-	mask := len(d.slots) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
-		s := &d.slots[i]
-		if s.e == nil {
-			return nil // the probe ends at a free slot
+	for t := d.slots; ; t = d.old {
+		mask := len(t) - 1
+		for i := int(h) & mask; t[i].e != nil; i = (i + 1) & mask {
+			if t[i].key == key {
+				return t[i].e
+			}
 		}
-		if s.key == key {
-			return s.e
+		// The probe ended at a free slot. A key not yet moved is still
+		// in old, whose probes are whole; a key that has moved is in
+		// slots too, and was looked for first.
+		if d.old == nil || len(t) == len(d.old) {
+			return nil
 		}
 	}
 }
 
-// put adds key, whose hash is h and which d lacks, with its entry e.
-// O(1) amortized: it doubles the slots when they would pass three quarters
-// full, which moves (and hashes) every key.
+// put adds key, whose hash is h and which d lacks, with its entry e. O(1):
+// while a growth is in progress it moves the keys of dirtyMoveStep old
+// slots (hashing each), and when the slots would pass three quarters full
+// it starts a growth, which allocates the new table and moves nothing.
 func (d *dirtyMap[K, V]) put(h uint64, key K, e *entry[K, V]) {
+	if d.old != nil {
+		d.move(dirtyMoveStep)
+	}
+	// n, not used: if a growth were still moving (dirtyMoveStep's pace
+	// rules that out), its keys would then all fit in slots.
 	if (d.n+1)*4 > len(d.slots)*3 {
-		d.grow()
+		d.move(len(d.old))
+		d.old, d.moved = d.slots, 0
+		d.slots, d.used = make([]dirtySlot[K, V], 2*len(d.slots)), 0
 	}
 	d.place(h, dirtySlot[K, V]{e: e, key: key})
 	d.n++
 }
 
-// place puts s, whose key's hash is h, in the first free slot of its probe.
+// place puts s, whose key's hash is h, in the first free slot of its probe
+// in slots.
 func (d *dirtyMap[K, V]) place(h uint64, s dirtySlot[K, V]) {
 	mask := len(d.slots) - 1
 	i := int(h) & mask
@@ -118,20 +153,29 @@ func (d *dirtyMap[K, V]) place(h uint64, s dirtySlot[K, V]) {
 		i = (i + 1) & mask
 	}
 	d.slots[i] = s
+	d.used++
 }
 
-// grow moves the keys to twice as many slots.
-func (d *dirtyMap[K, V]) grow() {
-	old := d.slots
-	d.slots = make([]dirtySlot[K, V], 2*len(old))
-	for i := range old {
-		if old[i].e != nil {
-			d.place(d.hash(old[i].key), old[i])
+// move copies the keys of up to k more old slots to slots, and drops old
+// once every slot has moved.
+func (d *dirtyMap[K, V]) move(k int) {
+	for end := min(d.moved+k, len(d.old)); d.moved < end; d.moved++ {
+		if s := d.old[d.moved]; s.e != nil {
+			d.place(d.hash(s.key), s)
 		}
 	}
-	if len(old) == dirtyInline {
-		clear(d.inline[:]) // old was inline: keep no key alive there
+	if d.old != nil && d.moved == len(d.old) {
+		d.dropOld()
 	}
+}
+
+// dropOld forgets old, clearing it first if it is the inline slots, so
+// that they keep no key or entry alive.
+func (d *dirtyMap[K, V]) dropOld() {
+	if len(d.old) == dirtyInline {
+		clear(d.inline[:])
+	}
+	d.old, d.moved = nil, 0
 }
 
 // all returns the slots in use, for reading only: the loop must not change
@@ -146,13 +190,21 @@ func (d *dirtyMap[K, V]) all() iter.Seq[*dirtySlot[K, V]] {
 				return
 			}
 		}
+		for i := d.moved; i < len(d.old); i++ { // the keys not yet moved
+			if s := &d.old[i]; s.e != nil && !yield(s) {
+				return
+			}
+		}
 	}
 }
 
-// clear removes every key, keeping the slots. O(slots).
+// clear removes every key, keeping the slots (and dropping old). O(slots).
 func (d *dirtyMap[K, V]) clear() {
+	if d.old != nil {
+		d.dropOld()
+	}
 	clear(d.slots)
-	d.n = 0
+	d.n, d.used = 0, 0
 }
 
 // deleteIf removes the keys whose entry drop reports, and returns how many
@@ -166,6 +218,7 @@ func (d *dirtyMap[K, V]) clear() {
 // looked at twice, which is harmless, since drop is asked again of the
 // same entry and keeps it again.
 func (d *dirtyMap[K, V]) deleteIf(drop func(e *entry[K, V]) bool) int {
+	d.move(len(d.old)) // finish a growth: keys leave slots only
 	removed := 0
 	for i := 0; i < len(d.slots); {
 		if e := d.slots[i].e; e != nil && drop(e) {
@@ -200,4 +253,5 @@ func (d *dirtyMap[K, V]) remove(i int) {
 	}
 	d.slots[i] = dirtySlot[K, V]{}
 	d.n--
+	d.used--
 }

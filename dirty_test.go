@@ -116,3 +116,62 @@ func TestDirtyMapSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestDirtyMapGrowth follows one growth from start to end: while old is
+// being moved, get finds every key, all yields each once, and each insert
+// moves at most dirtyMoveStep old slots; the move ends long before the new
+// table needs to grow, and the old table is dropped then.
+func TestDirtyMapGrowth(t *testing.T) {
+	hash := func(k int) uint64 { return hashWord(uint64(k), 0x1234, 0x5678) }
+	d := newDirtyMap[int, int](0, hash)
+	model := map[int]*entry[int, int]{}
+	put := func(k int) {
+		e := new(entry[int, int])
+		d.put(hash(k), k, e)
+		model[k] = e
+	}
+	growths, during := 0, 0
+	for k := range 3000 {
+		wasGrowing, size := d.old != nil, len(d.slots)
+		movedBefore := d.moved
+		put(k)
+		switch {
+		case !wasGrowing && d.old != nil:
+			growths++
+			if len(d.slots) != 2*size {
+				t.Fatalf("growth from %d slots to %d", size, len(d.slots))
+			}
+		case wasGrowing && d.old != nil:
+			during++
+			if d.moved-movedBefore > dirtyMoveStep {
+				t.Fatalf("one insert moved %d old slots", d.moved-movedBefore)
+			}
+		case wasGrowing && len(d.slots) != size:
+			t.Fatalf("the table grew again (%d -> %d slots) before the last growth ended", size, len(d.slots))
+		}
+		if err := d.check(); err != nil {
+			t.Fatal(err)
+		}
+		if d.old == nil {
+			continue
+		}
+		seen := map[int]bool{}
+		for sl := range d.all() {
+			if seen[sl.key] || model[sl.key] != sl.e {
+				t.Fatalf("during a growth, all yields key %d (again = %v)", sl.key, seen[sl.key])
+			}
+			seen[sl.key] = true
+		}
+		if len(seen) != len(model) || d.len() != len(model) {
+			t.Fatalf("during a growth, all yields %d keys and len is %d, want %d", len(seen), d.len(), len(model))
+		}
+		for k, e := range model {
+			if got := d.get(hash(k), k); got != e {
+				t.Fatalf("during a growth, get(%d) = %p, want %p", k, got, e)
+			}
+		}
+	}
+	if growths < 8 || during == 0 {
+		t.Fatalf("%d growths, %d inserts during one: the test did not exercise growth", growths, during)
+	}
+}

@@ -257,39 +257,65 @@ var (
 	HeapAlloc = heapAlloc
 )
 
-// check checks d's invariants: get finds every key in use, n counts the
-// used slots, free slots hold nothing, at most three quarters of the slots
-// are used, and the inline slots hold nothing once d has outgrown them. A
-// nil d passes.
+// check checks d's invariants: get finds every key in slots and every key
+// of old not yet moved, n counts them all and used those in slots, free
+// slots hold nothing, at most three quarters of the slots are used, a
+// growth in progress has a table twice its old one's size, and the inline
+// slots hold nothing once neither table is them. A nil d passes.
 func (d *dirtyMap[K, V]) check() error {
 	if d == nil {
 		return nil
 	}
-	size := len(d.slots)
-	if size < dirtyInline || size&(size-1) != 0 {
-		return fmt.Errorf("dirty map has %d slots", size)
-	}
-	used := 0
-	for i := range d.slots {
-		sl := &d.slots[i]
-		if sl.e == nil {
-			if *sl != (dirtySlot[K, V]{}) {
-				return fmt.Errorf("free dirty slot %d holds key %v", i, sl.key)
+	isInline := func(t []dirtySlot[K, V]) bool { return len(t) > 0 && &t[0] == &d.inline[0] }
+	scan := func(name string, t []dirtySlot[K, V], from int) (int, error) {
+		size := len(t)
+		if size < dirtyInline || size&(size-1) != 0 {
+			return 0, fmt.Errorf("dirty map's %s has %d slots", name, size)
+		}
+		used := 0
+		for i := range t {
+			sl := &t[i]
+			if sl.e == nil {
+				if *sl != (dirtySlot[K, V]{}) {
+					return 0, fmt.Errorf("free slot %d of the dirty map's %s holds key %v", i, name, sl.key)
+				}
+				continue
 			}
-			continue
+			if i < from {
+				continue // moved: found in slots
+			}
+			used++
+			if got := d.get(d.hash(sl.key), sl.key); got != sl.e {
+				return 0, fmt.Errorf("dirty key %v (%s): get returns another entry (%p, want %p)", sl.key, name, got, sl.e)
+			}
 		}
-		used++
-		if got := d.get(d.hash(sl.key), sl.key); got != sl.e {
-			return fmt.Errorf("dirty key %v: get returns another entry (%p, want %p)", sl.key, got, sl.e)
+		return used, nil
+	}
+	used, err := scan("slots", d.slots, 0)
+	if err != nil {
+		return err
+	}
+	if used != d.used {
+		return fmt.Errorf("dirty map counts %d used slots, has %d", d.used, used)
+	}
+	if used*4 > len(d.slots)*3 {
+		return fmt.Errorf("dirty map uses %d of %d slots", used, len(d.slots))
+	}
+	waiting := 0
+	if d.old != nil {
+		if len(d.slots) != 2*len(d.old) || d.moved >= len(d.old) {
+			return fmt.Errorf("dirty map growing from %d to %d slots, %d moved", len(d.old), len(d.slots), d.moved)
 		}
+		if waiting, err = scan("old", d.old, d.moved); err != nil {
+			return err
+		}
+	} else if d.moved != 0 {
+		return fmt.Errorf("dirty map has moved = %d and no old table", d.moved)
 	}
-	if used != d.n {
-		return fmt.Errorf("dirty map counts %d keys, holds %d", d.n, used)
+	if used+waiting != d.n {
+		return fmt.Errorf("dirty map counts %d keys, holds %d", d.n, used+waiting)
 	}
-	if used*4 > size*3 {
-		return fmt.Errorf("dirty map holds %d keys in %d slots", used, size)
-	}
-	if &d.slots[0] != &d.inline[0] && d.inline != ([dirtyInline]dirtySlot[K, V]{}) {
+	if !isInline(d.slots) && !isInline(d.old) && d.inline != ([dirtyInline]dirtySlot[K, V]{}) {
 		return fmt.Errorf("dirty map keeps keys in its inline slots after growing")
 	}
 	return nil
