@@ -92,10 +92,16 @@ func newDirtyMap[K comparable, V any](hint int, hash func(K) uint64) *dirtyMap[K
 // two, at least dirtyInline, of which n are at most three quarters.
 func dirtySlotsFor(n int) int {
 	size := dirtyInline
-	for size/4*3 < n {
+	for !dirtyFits(n, size) {
 		size *= 2
 	}
 	return size
+}
+
+// dirtyFits reports whether n keys fit in size slots: at most three
+// quarters of them.
+func dirtyFits(n, size int) bool {
+	return n*4 <= size*3
 }
 
 // len returns the number of keys in d; a nil d is empty.
@@ -135,7 +141,7 @@ func (d *dirtyMap[K, V]) put(h uint64, key K, e *entry[K, V]) {
 	}
 	// n, not used: if a growth were still moving (dirtyMoveStep's pace
 	// rules that out), its keys would then all fit in slots.
-	if (d.n+1)*4 > len(d.slots)*3 {
+	if !dirtyFits(d.n+1, len(d.slots)) {
 		d.move(len(d.old))
 		d.old, d.moved = d.slots, 0
 		d.slots, d.used = make([]dirtySlot[K, V], 2*len(d.slots)), 0

@@ -298,7 +298,7 @@ func (d *dirtyMap[K, V]) check() error {
 	if used != d.used {
 		return fmt.Errorf("dirty map counts %d used slots, has %d", d.used, used)
 	}
-	if used*4 > len(d.slots)*3 {
+	if !dirtyFits(used, len(d.slots)) {
 		return fmt.Errorf("dirty map uses %d of %d slots", used, len(d.slots))
 	}
 	waiting := 0

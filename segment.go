@@ -127,7 +127,7 @@ func (s *segment[K, V]) refilterLocked(t *table[K, V]) *readOnly[K, V] {
 // that such a stream neither grows dirty nor forces promotions.
 func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
 	s.dirtyDead++
-	if s.dirtyDead >= compactMin && s.dirtyDead*4 > s.dirty.len()*3 {
+	if tooManyTombs(int64(s.dirtyDead), s.dirty.len()) {
 		s.purgeDirtyLocked(t)
 		return
 	}
@@ -369,7 +369,7 @@ func (s *segment[K, V]) deletedLocked(t *table[K, V], r *readOnly[K, V]) {
 }
 
 // tooManyTombs reports whether tombs of the n entries of a read map are
-// deleted enough to rebuild it at once.
+// deleted enough to rebuild it at once, or of a dirty map to purge it.
 func tooManyTombs(tombs int64, n int) bool {
 	// Below compactMin tombstones the sweeps suffice: rebuilding a small
 	// read map on each delete would make a key that churns (deleted and
