@@ -239,9 +239,9 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 	s.wake()
 	switch {
 	case mk.old == nil && result != nil:
-		s.live.Add(1)
+		s.tally.Add(tallyDelta(1, 0))
 	case mk.old != nil && result == nil:
-		s.live.Add(-1)
+		s.tally.Add(tallyDelta(-1, 0))
 	}
 	if result == nil {
 		s.dropDead(t, h, key, mk.old != nil)
@@ -262,7 +262,7 @@ func (s *segment[K, V]) dropDead(t *table[K, V], h uint64, key K, wasLive bool) 
 	case inDirty:
 		s.deletedDirtyLocked(t)
 	case wasLive:
-		s.deletedLocked(t, s.loadRead(t))
+		s.deletedLocked(t, s.loadRead(t), s.tally.Add(tallyDelta(0, 1)))
 	default:
 		// A key that was never present (its LoadOrCompute panicked after a
 		// promotion moved the entry to read): no delete to count, but the

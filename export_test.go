@@ -122,7 +122,7 @@ func (m *Map[K, V]) checkInvariants() error {
 			return fmt.Errorf("segment %d: %w", i, err)
 		}
 		present += n
-		if live := s.live.Load(); live != int64(n) {
+		if live := tallyLive(s.tally.Load()); live != int64(n) {
 			return fmt.Errorf("segment %d: live count %d, but %d keys present", i, live, n)
 		}
 	}

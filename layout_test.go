@@ -27,10 +27,9 @@ func TestLayout(t *testing.T) {
 	if seg.Size() != 128 {
 		t.Errorf("segment is %d bytes, want 128 (two cache lines)", seg.Size())
 	}
-	check(seg, "live", 64)
+	check(seg, "tally", 64)
 	check(seg, "entries", 72)
-	check(seg, "tombs", 104)
-	check(seg, "first", 112)
+	check(seg, "first", 104)
 
 	ro := reflect.TypeFor[readOnly[string, int]]()
 	if ro.Size() != 64 {

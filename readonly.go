@@ -60,7 +60,7 @@ type readOnly[K comparable, V any] struct {
 	// 64 bytes, a size class whose objects the allocator aligns to 64
 	// bytes: one cache line, none of it written after publication. The
 	// count of deleted entries, which lock-free writers update, lives in
-	// the segment (see segment.tombs).
+	// the segment (see segment.tally).
 
 	buckets []bucket[K, V]
 

@@ -334,11 +334,9 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, V], op writeOp) {
 	switch {
 	case prev == nil: // added: a deleted entry revived
-		s.live.Add(1)
-		s.tombs.Add(-1)
+		s.tally.Add(tallyDelta(1, -1))
 	case op == opDelete || op == opCompareAndDelete:
-		s.live.Add(-1)
-		s.deleted(t, r)
+		s.deleted(t, r, s.tally.Add(tallyDelta(-1, 1)))
 	}
 }
 
@@ -371,7 +369,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 				// key: the new entry holds w's box from the start.
 				w.prepare()
 				s.addDirtyLocked(t, h, key, w.nb)
-				s.live.Add(1)
+				s.tally.Add(tallyDelta(1, 0))
 				changed = true
 			} else if s.loadRead(t).amended() {
 				s.missLocked(t)
@@ -389,19 +387,19 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 		switch {
 		case !changed:
 		case prev == nil:
-			s.live.Add(1)
 			if inDirty {
+				s.tally.Add(tallyDelta(1, 0))
 				s.revivedDirtyLocked()
 			} else {
-				s.tombs.Add(-1) // revived a deleted entry of read
+				s.tally.Add(tallyDelta(1, -1)) // revived a deleted entry of read
 			}
 		case w.op == opDelete || w.op == opCompareAndDelete:
-			s.live.Add(-1)
 			deleted = true
 			if inDirty {
+				s.tally.Add(tallyDelta(-1, 0))
 				s.deletedDirtyLocked(t)
 			} else {
-				s.deletedLocked(t, s.loadRead(t))
+				s.deletedLocked(t, s.loadRead(t), s.tally.Add(tallyDelta(-1, 1)))
 			}
 		}
 		if inDirty && !deleted && s.loadRead(t).amended() {

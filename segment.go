@@ -326,7 +326,10 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// Readers that loaded r go on using it, through the moved entries; a
 	// lock-free writer that loaded r finds its entry moved or expunged and
 	// retries under mu, where it sees nr.
-	s.tombs.Store(int64(tombs))
+	// Only tombs changes: the delta's live part is zero. A lock-free
+	// write to r that adds between the load and the add is counted on
+	// top, as it was before the rebuild: a little off (see tally).
+	s.tally.Add(tallyDelta(0, int64(tombs)-tallyTombs(s.tally.Load())))
 	s.read.Store(nr)
 	s.dirty = nil
 	s.dirtyDead = 0
@@ -344,13 +347,20 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 // keep their key alive until a rebuild drops them; this makes sure one
 // comes: at once when three quarters of the entries, and at least
 // compactMin, are deleted (amortised O(1), since each of them was a
-// delete), otherwise by the sweeps.
+// delete), otherwise by the sweeps. A read map of more than
+// maxTalliedEntries entries (4,194,304, in a map of some 67 million keys)
+// leaves them all to the sweeps: its tombstone count may have wrapped
+// (see tally.go).
 //
 // The threshold is high on purpose: under churn (keys deleted and soon
 // stored again) about half the entries are deleted at any time, and
 // rebuilding then would push the re-stored keys through the dirty map.
-func (s *segment[K, V]) deleted(t *table[K, V], r *readOnly[K, V]) {
-	if tooManyTombs(s.tombs.Add(1), r.n) {
+//
+// tally is the segment's tally as the delete's add left it: the delete
+// counts itself, live and tombstone at once, with that one add (see
+// tally.go).
+func (s *segment[K, V]) deleted(t *table[K, V], r *readOnly[K, V], tally int64) {
+	if tooManyReadTombs(tally, r.n) {
 		s.mu.Lock()
 		s.compactLocked(t)
 		s.mu.Unlock()
@@ -360,8 +370,8 @@ func (s *segment[K, V]) deleted(t *table[K, V], r *readOnly[K, V]) {
 }
 
 // deletedLocked is deleted for a caller that holds mu.
-func (s *segment[K, V]) deletedLocked(t *table[K, V], r *readOnly[K, V]) {
-	if tooManyTombs(s.tombs.Add(1), r.n) {
+func (s *segment[K, V]) deletedLocked(t *table[K, V], r *readOnly[K, V], tally int64) {
+	if tooManyReadTombs(tally, r.n) {
 		s.compactLocked(t)
 		return
 	}
@@ -383,7 +393,7 @@ const compactMin = 32
 // compactLocked rebuilds read if it still has too many tombstones (another
 // goroutine may have rebuilt it while we waited for mu).
 func (s *segment[K, V]) compactLocked(t *table[K, V]) {
-	if r := s.loadRead(t); tooManyTombs(s.tombs.Load(), r.n) {
+	if r := s.loadRead(t); tooManyReadTombs(s.tally.Load(), r.n) {
 		s.promoteLocked(t)
 	}
 }

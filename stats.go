@@ -13,7 +13,7 @@ func (m *Map[K, V]) Len() int {
 	}
 	var n int64
 	for s := range t.madeSegments() {
-		n += s.live.Load()
+		n += tallyLive(s.tally.Load())
 	}
 	return int(max(n, 0))
 }

@@ -146,19 +146,29 @@ type segment[K comparable, V any] struct {
 	// ends wakes them only if it is not zero.
 	waiters atomic.Int32
 
-	// The fields above fill the segment's first 64 bytes, and live,
-	// entries, spareKeys, tombs and first the next 64: the segment is 128
+	// The fields above fill the segment's first 64 bytes, and tally,
+	// entries, spareKeys and first the next 64: the segment is 128
 	// bytes, a size class whose objects the allocator aligns to 64 bytes,
 	// so each half is one cache line (TestLayout checks the sizes).
 
-	// live counts the keys present in the segment. Writers add after their
-	// CAS (or under mu), so it is exact whenever no write is in flight. It
-	// sits apart from the fields above: writers update it, readers of the
-	// segment do not need it.
-	live atomic.Int64
+	// tally holds two counts in one word (see tally.go), which writers
+	// add to after their CAS (or under mu):
+	//
+	//   - live, the keys present in the segment: exact whenever no write
+	//     is in flight.
+	//   - tombs, the entries of the current read map deleted since it was
+	//     built, less those revived: each rebuild sets it, and deletes and
+	//     revivals of its entries add to it. It only decides when to
+	//     rebuild, so races that make it a little off (a write to an older
+	//     read map that lands after a rebuild counted) cost nothing but an
+	//     early or late rebuild, and the next rebuild sets it right.
+	//
+	// It sits apart from the fields above: writers update it, readers of
+	// the segment do not need it.
+	tally atomic.Int64
 	// entries is what is left of the segment's current block of dirty
 	// entries (see newEntryLocked): fresh entries, never handed out.
-	// Guarded by mu. It shares live's line: a write that adds a key uses
+	// Guarded by mu. It shares tally's line: a write that adds a key uses
 	// both.
 	entries []entry[K, V]
 	// spareKeys is how many keys the dirty map that became spare held when
@@ -171,21 +181,15 @@ type segment[K comparable, V any] struct {
 	// the survivors of a big dirty map to a new map, and never keeps a big
 	// one as spare. Guarded by mu.
 	dirtyBig bool
-	// tombs counts the entries of the current read map deleted since it
-	// was built, less those revived: each rebuild sets it, and lock-free
-	// deletes and revivals add to it. It only decides when to rebuild, so
-	// races that make it a little off (a write to an older read map that
-	// lands after a rebuild counted) cost nothing but an early or late
-	// rebuild, and the next rebuild sets it right. It shares live's line,
-	// which the same writes update: one line moves between the cores per
-	// delete or revival, where a count in the read map took a second.
-	tombs atomic.Int64
 	// first is the segment's first block of entries (see newEntryLocked),
 	// in the room that padding would take: a new segment starts with
 	// entries = first[:], so that the first keys of a segment (a Clear and
 	// a Store, a small map) allocate no block. Like any block, it keeps no
 	// key or value alive once its entries leave dirty.
 	first [minEntryBlock]entry[K, V]
+	// The allocator rounds the segment up to its 128-byte size class
+	// anyway; the padding makes the struct say so (TestLayout).
+	_ [8]byte
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
