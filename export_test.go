@@ -122,7 +122,10 @@ func (m *Map[K, V]) checkInvariants() error {
 			return fmt.Errorf("segment %d: %w", i, err)
 		}
 		present += n
-		if live := tallyLive(s.tally.Load()); live != int64(n) {
+		if s.pending != 0 && !s.pendingSet.Load() {
+			return fmt.Errorf("segment %d: pending %d, but pendingSet is clear", i, s.pending)
+		}
+		if live := tallyLive(s.tally.Load()) + s.pending; live != int64(n) {
 			return fmt.Errorf("segment %d: live count %d, but %d keys present", i, live, n)
 		}
 	}

@@ -369,7 +369,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 				// key: the new entry holds w's box from the start.
 				w.prepare()
 				s.addDirtyLocked(t, h, key, w.nb)
-				s.tally.Add(tallyDelta(1, 0))
+				s.addLiveLocked(1)
 				changed = true
 			} else if s.loadRead(t).amended() {
 				s.missLocked(t)
@@ -388,7 +388,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 		case !changed:
 		case prev == nil:
 			if inDirty {
-				s.tally.Add(tallyDelta(1, 0))
+				s.addLiveLocked(1)
 				s.revivedDirtyLocked()
 			} else {
 				s.tally.Add(tallyDelta(1, -1)) // revived a deleted entry of read
@@ -396,7 +396,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 		case w.op == opDelete || w.op == opCompareAndDelete:
 			deleted = true
 			if inDirty {
-				s.tally.Add(tallyDelta(-1, 0))
+				s.addLiveLocked(-1)
 				s.deletedDirtyLocked(t)
 			} else {
 				s.deletedLocked(t, s.loadRead(t), s.tally.Add(tallyDelta(-1, 1)))

@@ -199,7 +199,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	if s.dirty.len() == 0 {
 		s.spare = s.dirty // empty (or nil, if big): no key stays reachable through it
 		// A spare held at most spareMax keys; a big map is not kept.
-		s.spareKeys = int32(min(n, spareMax))
+		s.spareKeys = int16(min(n, spareMax))
 		s.dirty = nil
 		s.misses = 0
 		s.read.Store(s.loadRead(t).unamended(t))
@@ -326,10 +326,15 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// Readers that loaded r go on using it, through the moved entries; a
 	// lock-free writer that loaded r finds its entry moved or expunged and
 	// retries under mu, where it sees nr.
-	// Only tombs changes: the delta's live part is zero. A lock-free
-	// write to r that adds between the load and the add is counted on
-	// top, as it was before the rebuild: a little off (see tally).
-	s.tally.Add(tallyDelta(0, int64(tombs)-tallyTombs(s.tally.Load())))
+	// Set tombs, and publish pending with the same add (see
+	// addLiveLocked). A lock-free write to r that adds between the load
+	// and the add is counted on top, as it was before the rebuild: a
+	// little off (see tally).
+	s.tally.Add(tallyDelta(s.pending, int64(tombs)-tallyTombs(s.tally.Load())))
+	s.pending = 0
+	if s.pendingSet.Load() {
+		s.pendingSet.Store(false)
+	}
 	s.read.Store(nr)
 	s.dirty = nil
 	s.dirtyDead = 0

@@ -5,7 +5,10 @@ package safemap
 // Len is exact whenever no write is in flight. During concurrent writes it
 // reports a count that each write in flight may or may not have reached yet,
 // so it may be off by the number of such writes; it is never negative. Len
-// takes no lock and is O(1): it adds one counter per segment.
+// is O(1): it adds one counter per segment. It takes no lock but that of a
+// segment that has taken a locked write (a new key, or a delete or revival
+// of a key not yet promoted) since the last Len or promotion: it holds that
+// lock while it adds those writes' count to the segment's counter.
 func (m *Map[K, V]) Len() int {
 	t := m.t.Load()
 	if t == nil {
@@ -13,6 +16,13 @@ func (m *Map[K, V]) Len() int {
 	}
 	var n int64
 	for s := range t.madeSegments() {
+		if s.pendingSet.Load() {
+			// Writes under mu changed the count since tally last took
+			// their changes: add them now (see addLiveLocked).
+			s.mu.Lock()
+			s.publishLocked()
+			s.mu.Unlock()
+		}
 		n += tallyLive(s.tally.Load())
 	}
 	return int(max(n, 0))

@@ -154,8 +154,8 @@ type segment[K comparable, V any] struct {
 	// tally holds two counts in one word (see tally.go), which writers
 	// add to after their CAS (or under mu):
 	//
-	//   - live, the keys present in the segment: exact whenever no write
-	//     is in flight.
+	//   - live, the keys present in the segment, less pending: exact
+	//     whenever no write is in flight.
 	//   - tombs, the entries of the current read map deleted since it was
 	//     built, less those revived: each rebuild sets it, and deletes and
 	//     revivals of its entries add to it. It only decides when to
@@ -172,24 +172,31 @@ type segment[K comparable, V any] struct {
 	// both.
 	entries []entry[K, V]
 	// spareKeys is how many keys the dirty map that became spare held when
-	// a purge emptied it: the next dirty map, the spare, gets a filter
-	// sized for as many (see addDirtyLocked). Guarded by mu.
-	spareKeys int32
+	// a purge emptied it, at most spareMax: the next dirty map, the spare,
+	// gets a filter sized for as many (see addDirtyLocked). Guarded by mu.
+	spareKeys int16
 	// dirtyBig is set once the dirty map has held, or was made with room
 	// for, more than spareMax keys.
 	// A dirty map never gives memory back as keys leave it, so a purge moves
 	// the survivors of a big dirty map to a new map, and never keeps a big
 	// one as spare. Guarded by mu.
 	dirtyBig bool
+	// pendingSet is set while pending may not be zero: writers set it
+	// under mu, when they change pending, and only a publication (see
+	// publishLocked), also under mu, clears it. So Len, which takes no
+	// lock, finds it clear only when tally holds every count.
+	pendingSet atomic.Bool
 	// first is the segment's first block of entries (see newEntryLocked),
 	// in the room that padding would take: a new segment starts with
 	// entries = first[:], so that the first keys of a segment (a Clear and
 	// a Store, a small map) allocate no block. Like any block, it keeps no
 	// key or value alive once its entries leave dirty.
 	first [minEntryBlock]entry[K, V]
-	// The allocator rounds the segment up to its 128-byte size class
-	// anyway; the padding makes the struct say so (TestLayout).
-	_ [8]byte
+	// pending is the change in live count, by writes under mu to entries
+	// of dirty (new keys, and deletes and revivals of keys not yet
+	// promoted), that tally does not hold yet (see addLiveLocked).
+	// Guarded by mu.
+	pending int64
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty

@@ -64,3 +64,80 @@ func TestTooManyReadTombs(t *testing.T) {
 		}
 	}
 }
+
+// TestLenPublishesLockedCounts follows the live count of keys that go
+// through the locked path, which keeps its changes in the segment's
+// pending count until Len or a rebuild publishes them: Len must be exact
+// at every step, publish what it finds pending, and leave the invariant
+// checker (which adds pending to tally's count) satisfied.
+func TestLenPublishesLockedCounts(t *testing.T) {
+	var m Map[int, int]
+	want := 0
+	check := func(step string) {
+		t.Helper()
+		if err := m.checkInvariants(); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got := m.Len(); got != want {
+			t.Fatalf("%s: Len() = %d, want %d", step, got, want)
+		}
+		tb := m.t.Load()
+		for s := range tb.madeSegments() {
+			s.mu.Lock()
+			pending, set := s.pending, s.pendingSet.Load()
+			s.mu.Unlock()
+			if pending != 0 || set {
+				t.Fatalf("%s: after Len, a segment holds pending %d (set %v)", step, pending, set)
+			}
+		}
+		if err := m.checkInvariants(); err != nil {
+			t.Fatalf("%s, after Len: %v", step, err)
+		}
+	}
+	for i := range 1000 { // new keys: dirty, under mu
+		m.Store(i, i)
+		want++
+		if i%97 == 0 {
+			check("storing new keys")
+		}
+	}
+	check("after the new keys")
+	for i := 0; i < 1000; i += 3 { // deletes of keys still in dirty
+		m.Delete(i)
+		want--
+	}
+	for i := 0; i < 1000; i += 9 { // revivals in dirty
+		m.Store(i, -i)
+		want++
+	}
+	// Pending again, and no Len between: the promotions must publish.
+	tb := m.t.Load()
+	pendingSegments := 0
+	for s := range tb.madeSegments() {
+		if s.pendingSet.Load() {
+			pendingSegments++
+		}
+	}
+	if pendingSegments == 0 {
+		t.Fatal("no segment has a pending count after locked writes")
+	}
+	m.promoteAll()
+	for s := range tb.madeSegments() {
+		s.mu.Lock()
+		pending, set := s.pending, s.pendingSet.Load()
+		s.mu.Unlock()
+		if pending != 0 || set {
+			t.Fatalf("after promotion, a segment holds pending %d (set %v)", pending, set)
+		}
+	}
+	check("after promotion")
+	for i := range 1000 { // lock-free now: tally
+		if _, loaded := m.LoadAndDelete(i); loaded {
+			want--
+		}
+	}
+	check("after deleting every key")
+	if want != 0 {
+		t.Fatalf("the test lost count: %d keys left", want)
+	}
+}
