@@ -122,8 +122,8 @@ func (m *Map[K, V]) checkInvariants() error {
 			return fmt.Errorf("segment %d: %w", i, err)
 		}
 		present += n
-		if s.pending != 0 && !s.pendingSet.Load() {
-			return fmt.Errorf("segment %d: pending %d, but pendingSet is clear", i, s.pending)
+		if s.pending != 0 && s.settled.Load() {
+			return fmt.Errorf("segment %d: pending %d, but settled is set", i, s.pending)
 		}
 		if live := tallyLive(s.tally.Load()) + s.pending; live != int64(n) {
 			return fmt.Errorf("segment %d: live count %d, but %d keys present", i, live, n)

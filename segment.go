@@ -330,11 +330,9 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// addLiveLocked). A lock-free write to r that adds between the load
 	// and the add is counted on top, as it was before the rebuild: a
 	// little off (see tally).
+	// settled stays as it is: clear, it only makes the next Len take mu.
 	s.tally.Add(tallyDelta(s.pending, int64(tombs)-tallyTombs(s.tally.Load())))
 	s.pending = 0
-	if s.pendingSet.Load() {
-		s.pendingSet.Store(false)
-	}
 	s.read.Store(nr)
 	s.dirty = nil
 	s.dirtyDead = 0

@@ -16,7 +16,7 @@ func (m *Map[K, V]) Len() int {
 	}
 	var n int64
 	for s := range t.madeSegments() {
-		if s.pendingSet.Load() {
+		if !s.settled.Load() {
 			// Writes under mu changed the count since tally last took
 			// their changes: add them now (see addLiveLocked).
 			s.mu.Lock()

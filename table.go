@@ -181,11 +181,13 @@ type segment[K comparable, V any] struct {
 	// the survivors of a big dirty map to a new map, and never keeps a big
 	// one as spare. Guarded by mu.
 	dirtyBig bool
-	// pendingSet is set while pending may not be zero: writers set it
-	// under mu, when they change pending, and only a publication (see
-	// publishLocked), also under mu, clears it. So Len, which takes no
-	// lock, finds it clear only when tally holds every count.
-	pendingSet atomic.Bool
+	// settled is set only while pending is zero: Len sets it, under mu,
+	// when it has added pending to tally (see publishLocked), and writers
+	// that change pending clear it, under mu, if it is set. So Len, which
+	// takes no lock, finds it set only when tally holds every count. A
+	// new segment starts with it clear, and its first locked write need
+	// not store it.
+	settled atomic.Bool
 	// first is the segment's first block of entries (see newEntryLocked),
 	// in the room that padding would take: a new segment starts with
 	// entries = first[:], so that the first keys of a segment (a Clear and

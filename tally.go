@@ -3,10 +3,10 @@ package safemap
 // A segment's tally (segment.tally) packs its two counts into one word:
 // live, the keys present (less the segment's pending count, which writes
 // under mu keep in a plain field: see addLiveLocked), in the low
-// tallyLiveBits bits, and tombs, the
-// entries of the current read map deleted since it was built, in the bits
-// above. A lock-free delete or revival changes both, and one atomic add
-// of a packed delta does it, where two adds took two locked instructions.
+// tallyLiveBits bits, and tombs, the entries of the current read map
+// deleted since it was built, in the bits above. A lock-free delete or
+// revival changes both, and one atomic add of a packed delta does it,
+// where two adds took two locked instructions.
 // On the 2-core machine a locked instruction costs about 6.5 ns (an
 // uncontended atomic.Int64.Add inside a locked section: 19.6 against 13.3
 // ns per iteration without it, six runs). A/B against two counters, 8
@@ -65,22 +65,24 @@ func tooManyReadTombs(w int64, n int) bool {
 // promoted. It adds d to pending, a plain field, not to tally: the atomic
 // add is a locked instruction (about 6.5 ns here), and a stream of new
 // keys deleted soon after (SwapMostlyMisses) made two of them per
-// operation. pendingSet, which it sets if it is clear, tells Len to take
-// mu and publish pending first (see publishLocked); a rebuild publishes it
-// too, so that keys promoted with a count in pending and then deleted
-// lock-free do not drive tally's live count below zero without bound.
+// operation. It clears settled if it is set (an atomic store, once per Len
+// that finds the segment's count pending), which tells Len to take mu and
+// publish pending first (see publishLocked); a rebuild adds pending to
+// tally too, so that keys promoted with a count in pending and then
+// deleted lock-free do not drive tally's live count below zero without
+// bound.
 func (s *segment[K, V]) addLiveLocked(d int64) {
 	s.pending += d
-	if !s.pendingSet.Load() {
-		s.pendingSet.Store(true)
+	if s.settled.Load() {
+		s.settled.Store(false)
 	}
 }
 
-// publishLocked adds pending to tally and clears pendingSet, with mu held.
+// publishLocked adds pending to tally and sets settled, with mu held.
 func (s *segment[K, V]) publishLocked() {
 	if s.pending != 0 {
 		s.tally.Add(tallyDelta(s.pending, 0))
 		s.pending = 0
 	}
-	s.pendingSet.Store(false)
+	s.settled.Store(true)
 }

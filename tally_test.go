@@ -84,10 +84,10 @@ func TestLenPublishesLockedCounts(t *testing.T) {
 		tb := m.t.Load()
 		for s := range tb.madeSegments() {
 			s.mu.Lock()
-			pending, set := s.pending, s.pendingSet.Load()
+			pending, settled := s.pending, s.settled.Load()
 			s.mu.Unlock()
-			if pending != 0 || set {
-				t.Fatalf("%s: after Len, a segment holds pending %d (set %v)", step, pending, set)
+			if pending != 0 || !settled {
+				t.Fatalf("%s: after Len, a segment holds pending %d (settled %v)", step, pending, settled)
 			}
 		}
 		if err := m.checkInvariants(); err != nil {
@@ -114,9 +114,14 @@ func TestLenPublishesLockedCounts(t *testing.T) {
 	tb := m.t.Load()
 	pendingSegments := 0
 	for s := range tb.madeSegments() {
-		if s.pendingSet.Load() {
+		s.mu.Lock()
+		if s.pending != 0 {
 			pendingSegments++
+			if s.settled.Load() {
+				t.Fatalf("a segment holds pending %d but is settled", s.pending)
+			}
 		}
+		s.mu.Unlock()
 	}
 	if pendingSegments == 0 {
 		t.Fatal("no segment has a pending count after locked writes")
@@ -124,10 +129,10 @@ func TestLenPublishesLockedCounts(t *testing.T) {
 	m.promoteAll()
 	for s := range tb.madeSegments() {
 		s.mu.Lock()
-		pending, set := s.pending, s.pendingSet.Load()
+		pending := s.pending
 		s.mu.Unlock()
-		if pending != 0 || set {
-			t.Fatalf("after promotion, a segment holds pending %d (set %v)", pending, set)
+		if pending != 0 {
+			t.Fatalf("after promotion, a segment holds pending %d", pending)
 		}
 	}
 	check("after promotion")
