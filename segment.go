@@ -176,6 +176,9 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 		}
 	}
 	t.counts.reclaimed.Add(uint64(purged))
+	// The entries that leave dirty may have their counts in pending and
+	// their deletes in tally (a compute's): add pending in.
+	s.addPendingLocked()
 	switch {
 	case purged == n && s.dirtyBig:
 		s.dirty = nil // dropped below, with no spare

@@ -7,8 +7,8 @@ package safemap
 // so it may be off by the number of such writes; it is never negative. Len
 // is O(1): it adds one counter per segment. It takes no lock but that of a
 // segment that has taken a locked write (a new key, or a delete or revival
-// of a key not yet promoted) since the last Len or promotion: it holds that
-// lock while it adds those writes' count to the segment's counter.
+// of a key not yet promoted) since the last Len: it holds that lock while
+// it adds those writes' count to the segment's counter.
 func (m *Map[K, V]) Len() int {
 	t := m.t.Load()
 	if t == nil {

@@ -147,7 +147,8 @@ type segment[K comparable, V any] struct {
 	waiters atomic.Int32
 
 	// The fields above fill the segment's first 64 bytes, and tally,
-	// entries, spareKeys and first the next 64: the segment is 128
+	// entries, spareKeys, dirtyBig, settled, first and pending the next
+	// 64: the segment is 128
 	// bytes, a size class whose objects the allocator aligns to 64 bytes,
 	// so each half is one cache line (TestLayout checks the sizes).
 

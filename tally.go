@@ -23,7 +23,10 @@ package safemap
 //   - live is exact, as a 40-bit signed number, whatever tombs holds:
 //     adding tombs' deltas never changes the low 40 bits. Its range,
 //     ±2^39 keys in one segment, is beyond what memory holds (each key
-//     costs a box, an entry and a slot).
+//     costs a box, an entry and a slot); it stays within the segment's
+//     keys of the true count, since pending, the difference, only counts
+//     writes to entries of dirty and is added in whenever a purge or a
+//     rebuild changes dirty's entries (see addLiveLocked).
 //   - tombs is exact modulo 2^24: it is the word less live, shifted, so a
 //     tombs that passes ±2^23 wraps around without touching live. The
 //     truth stays within [0, n] of the read map's n entries, give or take
@@ -67,10 +70,12 @@ func tooManyReadTombs(w int64, n int) bool {
 // keys deleted soon after (SwapMostlyMisses) made two of them per
 // operation. It clears settled if it is set (an atomic store, once per Len
 // that finds the segment's count pending), which tells Len to take mu and
-// publish pending first (see publishLocked); a rebuild adds pending to
-// tally too, so that keys promoted with a count in pending and then
-// deleted lock-free do not drive tally's live count below zero without
-// bound.
+// publish pending first (see publishLocked). Rebuilds and purges, the two
+// ways entries leave dirty, add pending to tally too, so that the two
+// cannot drift apart by more than a dirty map's keys: otherwise keys stored
+// under mu (pending +1) and deleted by a compute or, once promoted,
+// lock-free (tally -1), one after another, would take tally's live count
+// below zero by one each, past its 40 bits in the end.
 func (s *segment[K, V]) addLiveLocked(d int64) {
 	s.pending += d
 	if s.settled.Load() {
@@ -78,11 +83,16 @@ func (s *segment[K, V]) addLiveLocked(d int64) {
 	}
 }
 
-// publishLocked adds pending to tally and sets settled, with mu held.
-func (s *segment[K, V]) publishLocked() {
+// addPendingLocked adds pending to tally, with mu held.
+func (s *segment[K, V]) addPendingLocked() {
 	if s.pending != 0 {
 		s.tally.Add(tallyDelta(s.pending, 0))
 		s.pending = 0
 	}
+}
+
+// publishLocked adds pending to tally and sets settled, with mu held.
+func (s *segment[K, V]) publishLocked() {
+	s.addPendingLocked()
 	s.settled.Store(true)
 }

@@ -146,3 +146,38 @@ func TestLenPublishesLockedCounts(t *testing.T) {
 		t.Fatalf("the test lost count: %d keys left", want)
 	}
 }
+
+// TestPendingStaysBounded stores new keys (counted in pending, under mu)
+// and deletes them with Compute (counted in tally, without mu), over and
+// over, with no Len: the rebuilds that the computes' misses bring, and the
+// purges of the dirty maps, must add pending to tally, so that neither
+// count runs away from the other (without the rebuilds' adds, the test
+// fails).
+func TestPendingStaysBounded(t *testing.T) {
+	var m Map[int, int]
+	del := func(int, bool) (int, ComputeOp) { return 0, DeleteOp }
+	for round := range 50 {
+		for i := range 200 {
+			k := round*200 + i
+			m.Store(k, k)
+			m.Compute(k, del)
+		}
+		tb := m.t.Load()
+		for s := range tb.madeSegments() {
+			s.mu.Lock()
+			pending, live := s.pending, tallyLive(s.tally.Load())
+			s.mu.Unlock()
+			// Unpurged keys since the last purge: at most a dirty map's
+			// worth before a purge (compactMin and three quarters).
+			if pending > 4*compactMin || live < -4*compactMin {
+				t.Fatalf("round %d: pending %d, tally's live count %d: the counts drift apart", round, pending, live)
+			}
+		}
+	}
+	if err := m.checkInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Len(); got != 0 {
+		t.Fatalf("Len() = %d, want 0", got)
+	}
+}
