@@ -329,11 +329,12 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// Readers that loaded r go on using it, through the moved entries; a
 	// lock-free writer that loaded r finds its entry moved or expunged and
 	// retries under mu, where it sees nr.
-	// Set tombs, and publish pending with the same add (see
+	//
+	// One add sets tombs to the new map's count and adds pending in (see
 	// addLiveLocked). A lock-free write to r that adds between the load
 	// and the add is counted on top, as it was before the rebuild: a
-	// little off (see tally).
-	// settled stays as it is: clear, it only makes the next Len take mu.
+	// little off (see tally). settled stays as it is: if clear, it only
+	// makes the next Len take mu.
 	s.tally.Add(tallyDelta(s.pending, int64(tombs)-tallyTombs(s.tally.Load())))
 	s.pending = 0
 	s.read.Store(nr)

@@ -148,9 +148,9 @@ type segment[K comparable, V any] struct {
 
 	// The fields above fill the segment's first 64 bytes, and tally,
 	// entries, spareKeys, dirtyBig, settled, first and pending the next
-	// 64: the segment is 128
-	// bytes, a size class whose objects the allocator aligns to 64 bytes,
-	// so each half is one cache line (TestLayout checks the sizes).
+	// 64: the segment is 128 bytes, a size class whose objects the
+	// allocator aligns to 64 bytes, so each half is one cache line
+	// (TestLayout checks the sizes).
 
 	// tally holds two counts in one word (see tally.go), which writers
 	// add to after their CAS (or under mu):
