@@ -20,23 +20,9 @@ import (
 // rest with maphash.Comparable.
 type hasher[K comparable] struct {
 	hash func(K) uint64
-	// a and b are the seeds of hashWord in hash's closure, for quick.
+	// a and b are the seeds of hashWord in hash's closure, for Load and
+	// write, which hash int keys inline, without the call (see Map.Load).
 	a, b uint64
-}
-
-// quick returns key's hash and true when key is an int: K is int, or an
-// interface type holding an int, whose hash function treats ints alike.
-// Otherwise it returns false, and the caller calls hash. It is small enough
-// to inline, so that Load and write hash int keys with no call at all; a
-// function holding both this and the call through hash costs too much to
-// inline. For other key types the assertion costs one comparison of type
-// words; the conversion to any does not escape, so it does not allocate
-// (TestAllocs).
-func (h *hasher[K]) quick(key K) (uint64, bool) {
-	if k, ok := any(key).(int); ok {
-		return hashWord(uint64(k), h.a, h.b), true
-	}
-	return 0, false
 }
 
 func newHasher[K comparable]() hasher[K] {
@@ -77,7 +63,8 @@ func newHasher[K comparable]() hasher[K] {
 		seed := maphash.MakeSeed()
 		h.hash = func(k K) uint64 { return maphash.Comparable(seed, k) }
 	default:
-		// An interface type. Its ints must hash as quick hashes them.
+		// An interface type. Its ints must hash as Load and write
+		// hash them inline.
 		seed := maphash.MakeSeed()
 		h.hash = func(k K) uint64 {
 			switch v := any(k).(type) {

@@ -263,8 +263,8 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 }
 
 // locate returns the hash of key and the index of the segment that holds
-// it. Load and write do the same with hasher.quick first, which hashes int
-// keys without a call; locate itself must stay small enough to inline.
+// it. Load and write do the same, but hash int keys inline, without the
+// call; locate itself must stay small enough to inline.
 func (t *table[K, V]) locate(key K) (uint64, int) {
 	h := t.hasher.hash(key)
 	return h, segmentOf(h)
