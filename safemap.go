@@ -331,8 +331,11 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 		}
 		prev, changed, busy, stale := e.update(t, w)
 		if busy == nil && !stale {
-			if changed {
-				// The segment exists: its read map holds e.
+			if changed && (prev == nil || w.op.deletes()) {
+				// A revival or a delete: count it (see counted). A
+				// write over a live value, the commonest, changes no
+				// count and makes no call. The segment exists: its
+				// read map holds e.
 				t.segs[i].Load().counted(t, r, prev, w.op)
 			}
 			return prev, changed
@@ -348,13 +351,14 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 	return t.segment(i).writeLocked(t, h, key, w, lacking)
 }
 
-// counted updates the counts after a lock-free write that changed an
-// entry of read r.
+// counted updates the counts after a lock-free write that revived or
+// deleted an entry of read r; write calls it for nothing else, since a
+// write over a live value changes no count.
 func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, V], op writeOp) {
 	switch {
 	case prev == nil: // added: a deleted entry revived
 		s.tally.Add(tallyDelta(1, -1))
-	case op == opDelete || op == opCompareAndDelete:
+	case op.deletes():
 		s.deleted(t, r, s.tally.Add(tallyDelta(-1, 1)))
 	}
 }
@@ -412,7 +416,7 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 			} else {
 				s.tally.Add(tallyDelta(1, -1)) // revived a deleted entry of read
 			}
-		case w.op == opDelete || w.op == opCompareAndDelete:
+		case w.op.deletes():
 			deleted = true
 			if inDirty {
 				s.addLiveLocked(-1)

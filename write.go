@@ -19,6 +19,12 @@ func (op writeOp) creates() bool {
 	return op == opStore || op == opLoadOrStore
 }
 
+// deletes reports whether the operation deletes the key when it changes
+// anything.
+func (op writeOp) deletes() bool {
+	return op == opDelete || op == opCompareAndDelete
+}
+
 // compares reports whether the operation compares the present value with
 // an old one (with equal, which may panic).
 func (op writeOp) compares() bool {
