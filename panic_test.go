@@ -103,6 +103,17 @@ func TestPanicUnhashableKey(t *testing.T) {
 }
 
 func TestPanicNonComparableValue(t *testing.T) {
+	// A map with no table yet: the check cannot ask the table.
+	var fresh Map[any, any]
+	mustPanic(t, "CompareAndSwap with a slice on a new map", func() { fresh.CompareAndSwap("k", []int{1}, 2) })
+	mustPanic(t, "CompareAndDelete with a slice on a new map", func() { fresh.CompareAndDelete("k", []int{1}) })
+	if fresh.CompareAndSwap("k", 1, 2) || fresh.CompareAndDelete("k", 1) {
+		t.Error("a compare operation changed an empty map")
+	}
+	var ints Map[int, int]
+	if ints.CompareAndSwap(1, 0, 2) || ints.CompareAndDelete(1, 0) {
+		t.Error("a compare operation changed an empty Map[int, int]")
+	}
 	inEveryState(t, func(m *Map[any, any]) {
 		m.Store("s", []int{1})
 		v := mustPanic(t, "CompareAndSwap with a slice", func() { m.CompareAndSwap("s", []int{1}, 2) })

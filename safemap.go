@@ -228,7 +228,9 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 // if the key is absent; the map is unchanged and usable afterwards. It also
 // panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
-	mustBeComparable("CompareAndSwap", old, m.valuesComparable())
+	if t := m.t.Load(); t == nil || !t.valuesComparable {
+		mustBeComparable("CompareAndSwap", old, t == nil)
+	}
 	_, swapped = m.write(key, &write[K, V]{op: opCompareAndSwap, value: new, old: old})
 	return swapped
 }
@@ -242,17 +244,11 @@ func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
 // absent; the map is unchanged and usable afterwards. It also panics if the
 // key's dynamic type is not comparable.
 func (m *Map[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
-	mustBeComparable("CompareAndDelete", old, m.valuesComparable())
+	if t := m.t.Load(); t == nil || !t.valuesComparable {
+		mustBeComparable("CompareAndDelete", old, t == nil)
+	}
 	_, deleted = m.write(key, &write[K, V]{op: opCompareAndDelete, old: old})
 	return deleted
-}
-
-// valuesComparable reports whether every value of type V is comparable.
-func (m *Map[K, V]) valuesComparable() bool {
-	if t := m.t.Load(); t != nil {
-		return t.valuesComparable
-	}
-	return staticallyComparable[V]()
 }
 
 // write applies w to key: first lock-free on the key's entry in the read map,
