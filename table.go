@@ -279,8 +279,19 @@ func segmentOf(h uint64) int {
 // that has no table yet, as a Go map panics even when it is nil.
 var unhashableSeed = maphash.MakeSeed()
 
-// checkHashable panics if key's dynamic type is not comparable.
+// checkHashable panics if key's dynamic type is not comparable. Keys of
+// the commonest types, int and string, which always hash, are told by
+// their type alone (one comparison each): hashing an int key took about 34
+// instructions, three calls deep, on every Delete and Load of a map with
+// no table; a type switch over four types, 20 (cachesim,
+// LoadAndDeleteUnique: 158 -> 133 instructions per operation).
 func checkHashable[K comparable](key K) {
+	if _, ok := any(key).(int); ok {
+		return
+	}
+	if _, ok := any(key).(string); ok {
+		return
+	}
 	maphash.Comparable(unhashableSeed, key)
 }
 
