@@ -207,7 +207,16 @@ func (e *entry[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], c
 		case cur.kind.computing():
 			return nil, false, cur, false
 		}
-		next, change := w.next(cur)
+		var next *box[K, V]
+		change := true
+		if w.op == opStore {
+			// Store and Swap store a new box whatever the entry holds:
+			// no call to decide it.
+			w.prepare()
+			next = w.nb
+		} else {
+			next, change = w.next(cur)
+		}
 		if !change {
 			return cur, false, nil, false
 		}
