@@ -129,6 +129,16 @@ func TestPanicNonComparableValue(t *testing.T) {
 		if m.CompareAndSwap("s", 1, 2) {
 			t.Error("CompareAndSwap(s, 1, 2) swapped a slice value")
 		}
+		// Values of different dynamic types are not equal, whichever is
+		// the int.
+		m.Store("i", 1)
+		if m.CompareAndSwap("i", "1", 2) || m.CompareAndDelete("i", int64(1)) {
+			t.Error("a compare operation took an int for a value of another type")
+		}
+		m.Store("i", "1")
+		if m.CompareAndSwap("i", 1, 2) || !m.CompareAndDelete("i", "1") {
+			t.Error("a compare operation mistook a string for an int, or missed an equal string")
+		}
 		m.Delete("s")
 	})
 }
