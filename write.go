@@ -74,9 +74,10 @@ func (w *write[K, V]) next(cur *box[K, V]) (*box[K, V], bool) {
 }
 
 // prepare makes the write's new box, once: next calls it when the write
-// changes the entry, and Map.write ahead of need, before it takes a lock,
-// for Store, Swap and LoadOrStore only, each of which stores w.value if it
-// changes anything.
+// changes the entry, entry.update for a Store or Swap (which needs no
+// next), and Map.write ahead of need, before it takes a lock, for Store,
+// Swap and LoadOrStore only, each of which stores w.value if it changes
+// anything.
 func (w *write[K, V]) prepare() {
 	if w.nb == nil {
 		w.nb = &box[K, V]{value: w.value, key: w.key}
