@@ -11,12 +11,12 @@ package safemap
 // over Lock, an increment, an uncontended atomic.Int64.Add and Unlock
 // took 19.6 ns per iteration against 13.2 with a plain add instead (means
 // of six runs, go test -bench . -count 6 -benchtime 20000000x). A/B
-// against two counters, 8
-// alternating rounds: a Delete and a Store that revives the key, over 64
-// promoted keys (a throwaway benchmark), 83.0 -> 66.5 ns at 1 CPU and
-// 77.1 -> 62.0 ns at 2 (p=0.000); CompareAndDeleteMostlyHits 95.0 -> 88.0
-// ns at 1 CPU (p=0.021); the 1,000-key mixes, a quarter of whose
-// operations delete or revive, within their noise.
+// against two counters, 8 alternating rounds: a Delete and a Store that
+// revives the key, over 64 promoted keys (a throwaway benchmark), 83.0 ->
+// 66.5 ns at 1 CPU and 77.1 -> 62.0 ns at 2 (p=0.000);
+// CompareAndDeleteMostlyHits 95.0 -> 88.0 ns at 1 CPU (p=0.021); the
+// 1,000-key mixes, a quarter of whose operations delete or revive, within
+// their noise.
 //
 // The word is live + tombs<<tallyLiveBits, in 64-bit two's complement
 // arithmetic, so a delta for either count is added as it is and a count
