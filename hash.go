@@ -11,7 +11,7 @@ import (
 //
 // The hash function is chosen once, when the map's first table is made:
 // integer keys get a seeded multiply-fold, string keys a seeded
-// multiply-fold over 8-byte words (the construction of wyhash), and every
+// multiply-fold over 8-byte words (after wyhash), and every
 // other type [maphash.Comparable], which panics, as a Go map does, for a key
 // whose dynamic type is not comparable. Choosing once saves a type switch
 // per call, about half the cost of hashing an int. Interface keys (a
@@ -31,7 +31,7 @@ func newHasher[K comparable]() hasher[K] {
 	var f any
 	switch any(*new(K)).(type) {
 	case string:
-		f = func(k string) uint64 { return hashString(k, s0, s1) }
+		f = stringHasher(s0, s1)
 	case int:
 		f = func(k int) uint64 { return hashWord(uint64(k), a, b) }
 	case int64:
@@ -64,14 +64,15 @@ func newHasher[K comparable]() hasher[K] {
 		h.hash = func(k K) uint64 { return maphash.Comparable(seed, k) }
 	default:
 		// An interface type. Its ints must hash as Load and write
-		// hash them inline.
+		// hash them inline, and its strings as string keys do.
 		seed := maphash.MakeSeed()
+		hs := stringHasher(s0, s1)
 		h.hash = func(k K) uint64 {
 			switch v := any(k).(type) {
 			case int:
 				return hashWord(uint64(v), a, b)
 			case string:
-				return hashString(v, s0, s1)
+				return hs(v)
 			}
 			return maphash.Comparable(seed, k)
 		}
@@ -105,33 +106,56 @@ func hashWord(x, a, b uint64) uint64 {
 	return mum(mum(x^a, b)^k2, a^k1)
 }
 
-// hashString hashes a string key 16 bytes at a time, seeding both factors
-// of every multiply (see hashWord).
-func hashString(s string, s0, s1 uint64) uint64 {
-	n := len(s)
-	var a, b uint64
-	switch {
-	case n > 32:
+// stringHasher returns the hash function of string keys with the seeds s0
+// and s1: it hashes a key 16 bytes at a time, seeding both factors of every
+// multiply (see hashWord).
+//
+// The function is the closure itself, not a closure that calls a named
+// function: the hasher calls it through a pointer, and the second call
+// level cost about 10 instructions a hash. It must not be inlined into
+// newHasher: the closure would then be compiled as part of that big
+// generic function, where the compiler inlined neither mum nor load64.
+// Counted (scripts/cachesim.sh, serial string hit, keys of 15 to 18
+// bytes): 192.0 instructions with a named function, 190.2 with the lanes
+// below, 180.3 with them in the closure, 246.7 with the closure inlined
+// into newHasher. Timed, both changes: 13.96 -> 12.75 ns at 1 CPU and
+// 13.74 -> 12.72 ns at 2 (10 alternating runs, p <= 0.001), against a
+// plain map's 10.4.
+//
+//go:noinline
+func stringHasher(s0, s1 uint64) func(string) uint64 {
+	return func(s string) uint64 {
+		n := len(s)
+		var a, b uint64
 		seed := s1
-		for rest := s; len(rest) > 16; rest = rest[16:] {
-			seed = mum(load64(rest)^s0^k1, load64(rest[8:])^seed)
+		switch {
+		case n > 32:
+			for rest := s; len(rest) > 16; rest = rest[16:] {
+				seed = mum(load64(rest)^s0^k1, load64(rest[8:])^seed)
+			}
+			a, b = load64(s[n-16:]), load64(s[n-8:])
+		case n > 16:
+			// The commonest long keys (identifiers, paths) fit in 32
+			// bytes. Their first 16 bytes and their last 16 (which
+			// overlap below 32) are two lanes, each multiplied with
+			// seeds of its own, that do not wait for each other as the
+			// loop's rounds do; the last round takes one lane in each
+			// factor, so that two keys whose lanes trade places do not
+			// collide (TestHashStringLanes). Alone, the lanes took a
+			// serial string hit from 12.43 to 12.21 ns (p=0.010, 10
+			// alternating runs).
+			l1 := mum(load64(s)^s0^k1, load64(s[8:])^seed)
+			l2 := mum(load64(s[n-16:])^s0^k0, load64(s[n-8:])^seed^k1)
+			return mum(l1^k2, l2^uint64(n)^s0^k1)
+		case n >= 8:
+			a, b = load64(s), load64(s[n-8:])
+		case n >= 4:
+			a, b = load32(s), load32(s[n-4:])
+		case n > 0:
+			a = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
 		}
-		s1 = seed
-		a, b = load64(s[n-16:]), load64(s[n-8:])
-	case n > 16:
-		// The loop above, run once: the commonest long keys (identifiers,
-		// paths) fit in 32 bytes, and the loop's slicing cost more than
-		// the round itself. The hash is the same.
-		s1 = mum(load64(s)^s0^k1, load64(s[8:])^s1)
-		a, b = load64(s[n-16:]), load64(s[n-8:])
-	case n >= 8:
-		a, b = load64(s), load64(s[n-8:])
-	case n >= 4:
-		a, b = load32(s), load32(s[n-4:])
-	case n > 0:
-		a = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
+		return mum(mum(a^s0^k0, b^seed^k1)^k2, uint64(n)^s0^k1)
 	}
-	return mum(mum(a^s0^k0, b^s1^k1)^k2, uint64(n)^s0^k1)
 }
 
 // load64 reads 8 bytes of s, little-endian; the compiler turns it into one
