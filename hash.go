@@ -124,15 +124,23 @@ func hashWord(x, a, b uint64) uint64 {
 //
 //go:noinline
 func stringHasher(s0, s1 uint64) func(string) uint64 {
+	// The seeds xored with the constants once, here, rather than at every
+	// call, where each xor with a 64-bit constant took two instructions:
+	// the same hashes, 185.3 -> 176.2 instructions per serial string hit,
+	// 11.74 -> 11.29 ns at 1 CPU (p=0.002, 10 alternating runs; unchanged
+	// at 2 CPUs).
+	x0, x1, y1 := s0^k0, s0^k1, s1^k1
 	return func(s string) uint64 {
 		n := len(s)
 		var a, b uint64
-		seed := s1
+		y := y1 // what b is xored with: s1^k1, or the loop's seed^k1
 		switch {
 		case n > 32:
+			seed := s1
 			for rest := s; len(rest) > 16; rest = rest[16:] {
-				seed = mum(load64(rest)^s0^k1, load64(rest[8:])^seed)
+				seed = mum(load64(rest)^x1, load64(rest[8:])^seed)
 			}
+			y = seed ^ k1
 			a, b = load64(s[n-16:]), load64(s[n-8:])
 		case n > 16:
 			// The commonest long keys (identifiers, paths) fit in 32
@@ -144,9 +152,9 @@ func stringHasher(s0, s1 uint64) func(string) uint64 {
 			// collide (TestHashStringLanes). Alone, the lanes took a
 			// serial string hit from 12.43 to 12.21 ns (p=0.010, 10
 			// alternating runs).
-			l1 := mum(load64(s)^s0^k1, load64(s[8:])^seed)
-			l2 := mum(load64(s[n-16:])^s0^k0, load64(s[n-8:])^seed^k1)
-			return mum(l1^k2, l2^uint64(n)^s0^k1)
+			l1 := mum(load64(s)^x1, load64(s[8:])^s1)
+			l2 := mum(load64(s[n-16:])^x0, load64(s[n-8:])^y1)
+			return mum(l1^k2, l2^uint64(n)^x1)
 		case n >= 8:
 			a, b = load64(s), load64(s[n-8:])
 		case n >= 4:
@@ -154,7 +162,7 @@ func stringHasher(s0, s1 uint64) func(string) uint64 {
 		case n > 0:
 			a = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
 		}
-		return mum(mum(a^s0^k0, b^seed^k1)^k2, uint64(n)^s0^k1)
+		return mum(mum(a^x0, b^y)^k2, uint64(n)^x1)
 	}
 }
 
