@@ -147,16 +147,17 @@ func TestBucketSpread(t *testing.T) {
 }
 
 // TestHashStringLanes checks the two lanes that hash keys of 17 to 32
-// bytes (see stringHasher): every byte counts, keys whose lanes trade
-// places do not collide (they did, for every seed, when the last round
-// xored the lanes together), and such keys, identifiers of 17 to 19 bytes,
-// spread over a read map's buckets as well as int keys do.
+// bytes (see stringHasher): every byte counts (for every length up to 64,
+// which takes in the other paths too), keys whose lanes trade places do
+// not collide (they did, for every seed, when the last round xored the
+// lanes together), and such keys, identifiers of 17 to 19 bytes, spread
+// over a read map's buckets as well as int keys do.
 func TestHashStringLanes(t *testing.T) {
 	seeds := [][2]uint64{{0x243f6a8885a308d3, 0x13198a2e03707344}, {1, 2}, {0, 0}}
 	src := []byte(strings.Repeat("the quick brown fox jumps over the lazy dog ", 2))
 	for _, sd := range seeds {
 		hash := stringHasher(sd[0], sd[1])
-		for n := 17; n <= 32; n++ {
+		for n := 1; n <= 64; n++ {
 			key := src[:n]
 			h := hash(string(key))
 			for i := range n {
