@@ -333,7 +333,7 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 				// write over a live value, the commonest, changes no
 				// count and makes no call. The segment exists: its
 				// read map holds e.
-				t.segs[i].Load().counted(t, r, prev, w.op)
+				t.segs[i].Load().counted(t, r, prev)
 			}
 			return prev, changed
 		}
@@ -348,16 +348,16 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 	return t.segment(i).writeLocked(t, h, key, w, lacking)
 }
 
-// counted updates the counts after a lock-free write that revived or
-// deleted an entry of read r; write calls it for nothing else, since a
-// write over a live value changes no count.
-func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, V], op writeOp) {
-	switch {
-	case prev == nil: // added: a deleted entry revived
+// counted updates the counts after a lock-free write that revived (prev
+// nil) or deleted an entry of read r; write calls it for nothing else,
+// since a write over a live value changes no count, and has already told
+// the two apart.
+func (s *segment[K, V]) counted(t *table[K, V], r *readOnly[K, V], prev *box[K, V]) {
+	if prev == nil { // added: a deleted entry revived
 		s.tally.Add(tallyDelta(1, -1))
-	case op.deletes():
-		s.deleted(t, r, s.tally.Add(tallyDelta(-1, 1)))
+		return
 	}
+	s.deleted(t, r, s.tally.Add(tallyDelta(-1, 1)))
 }
 
 // writeLocked is write's slow path, with the segment locked. If a compute
