@@ -26,7 +26,12 @@ type hasher[K comparable] struct {
 }
 
 func newHasher[K comparable]() hasher[K] {
-	s0, s1 := rand.Uint64(), rand.Uint64()
+	return newHasherSeeded[K](rand.Uint64(), rand.Uint64())
+}
+
+// newHasherSeeded is newHasher with the seeds of the int and string hashes
+// given (tests choose them; maphash's seeds stay random).
+func newHasherSeeded[K comparable](s0, s1 uint64) hasher[K] {
 	a, b := s0^k0, s1^k1 // the seeds of hashWord
 	var f any
 	switch any(*new(K)).(type) {
