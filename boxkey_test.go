@@ -8,14 +8,15 @@ import "testing"
 func tagTwins(m *Map[int, int]) (pairs [][2]int) {
 	t := m.t.Load()
 	for i := range t.reads {
-		bs := t.loadRead(i).buckets
+		r := t.loadRead(i)
+		bs := r.buckets
 		for bi := range bs {
 			b := &bs[bi]
 			for x := range slotsPerBucket {
 				for y := x + 1; y < slotsPerBucket; y++ {
 					tx, ty := byte(b.tags>>(8*x)), byte(b.tags>>(8*y))
 					if tx != 0 && tx == ty {
-						pairs = append(pairs, [2]int{b.keys[x], b.keys[y]})
+						pairs = append(pairs, [2]int{r.keys[bi][x], r.keys[bi][y]})
 					}
 				}
 			}

@@ -50,10 +50,10 @@
 //	drop deleted entries, move the others' entries into it, publish it
 //
 // A read table is built once, under the segment's lock: an open addressing
-// table of buckets, each holding a word of hash tags, seven entries and
-// their seven keys. Its tags and keys never change after it is published, so
-// readers probe it without locks, and a hit goes from the bucket straight
-// to the value. Values live in immutable boxes, each with a copy of its key;
+// table of 64-byte buckets, each holding a word of hash tags and seven
+// entries, with the keys in an array beside them. Its tags and keys never
+// change after it is published, so readers probe it without locks, and a
+// hit goes from the bucket straight to the value. Values live in immutable boxes, each with a copy of its key;
 // an entry is a pointer to its key's current box, and every write swaps
 // that pointer with a compare-and-swap. A load hit reads the tag word and
 // the entry, then the box, and compares the key there. New keys go to the

@@ -64,7 +64,7 @@ type marker[K comparable, V any] struct {
 // An entry is the one mutable cell of a key: a pointer to the key's value
 // box. Writers change a key's value only through its entry, with a CAS.
 //
-// Entries live inline in the buckets of a read map, beside their keys, so
+// Entries live inline in the buckets of a read map, beside the tags, so
 // that a reader goes from the bucket straight to the value box; the dirty
 // map points to the entries of new keys, which live in blocks (see
 // newEntryLocked). Building a new read map moves

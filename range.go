@@ -106,9 +106,9 @@ func (t *table[K, V]) rangeRead(r *readOnly[K, V], f func(key K, value V) bool) 
 			v, ok, moved := b.entries[j].load()
 			if moved {
 				// A rebuild since r was loaded: the value is in a newer map.
-				v, ok = r.loadMoved(t.hasher.hash(b.keys[j]), b.keys[j])
+				v, ok = r.loadMoved(t.hasher.hash(r.keys[i][j]), r.keys[i][j])
 			}
-			if ok && !f(b.keys[j], v) {
+			if ok && !f(r.keys[i][j], v) {
 				return false
 			}
 		}

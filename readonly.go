@@ -7,45 +7,51 @@ import (
 
 // slotsPerBucket is the number of keys in a bucket: one tag byte each, and
 // the overflow mark, fill the tag word. The tag word and the seven entries
-// (one pointer each) then fill exactly 64 bytes, one cache line when the
-// bucket starts on one; the keys follow (see bucket). Padding buckets to a
-// multiple of 64 bytes, so that every bucket starts on a line, measured no
-// gain when the keys came first (A/B, 2 cores, Go 1.26.8).
+// (one pointer each) then fill exactly 64 bytes: a bucket is one cache
+// line, and its keys lie in an array of their own (see bucket).
 const slotsPerBucket = 7
 
 // maxLoadPercent caps the read map's load at 75%: with the overflow marks
 // (see bucket), most probes for absent keys stop at their first bucket.
 const maxLoadPercent = 75
 
-// A bucket is seven slots of a read map: slot i is keys[i] with its entry,
-// entries[i]. Byte i of tags is the tag of slot i (0x80 | the low 7 bits of
-// the key's hash) or 0 if the slot is empty. Byte 7 is the overflow mark:
-// when building the map passes over this bucket, full, to place a key
-// further on, it sets that key's bit there (see overflowBit), one of the
-// byte's eight bits. A probe stops at the first bucket without its
-// key's bit: no key with that bit can lie beyond. One bit per key, rather
-// than one for the whole bucket, lets most misses whose home bucket
-// overflowed stop there too: at 75% load about a quarter of the buckets
-// overflow, and with one mark per bucket about a quarter of misses went on
-// to the next bucket, against about a tenth now (TestBucketSpread -v
-// prints the shares).
+// A bucket is seven slots of a read map: slot i is its entry, entries[i],
+// and its key, keys[b][i] of the read map (see readOnly.keys). Byte i of
+// tags is the tag of slot i (0x80 | the low 7 bits of the key's hash) or 0
+// if the slot is empty. Byte 7 is the overflow mark: when building the map
+// passes over this bucket, full, to place a key further on, it sets that
+// key's bit there (see overflowBit), one of the byte's eight bits. A probe
+// stops at the first bucket without its key's bit: no key with that bit
+// can lie beyond. One bit per key, rather than one for the whole bucket,
+// lets most misses whose home bucket overflowed stop there too: at 75%
+// load about a quarter of the buckets overflow, and with one mark per
+// bucket about a quarter of misses went on to the next bucket, against
+// about a tenth now (TestBucketSpread -v prints the shares).
 //
-// Keys and entries sit in the bucket itself, not behind pointers. The
-// entries come first, beside the tags: a value box holds its key (see box),
-// so a Load hit reads the tag word and the entry, then the box, and
-// compares the key there, without touching the bucket's keys. Those are
-// read on the other paths: misses whose tag matched, deleted and moved
-// entries, writes, rebuilds and Range. With 131,072 int keys in random
-// order this cut a one-goroutine Load from 48.5 to 32.9 ns (benchstat,
-// n=16, p=0.003, a throwaway benchmark that BenchmarkLoadHitRandom now
-// replaces; see BENCHMARKS.md); with the keys first, in the entries'
-// place, a hit read the key's line as well.
+// Entries sit in the bucket itself, not behind pointers, beside the tags: a
+// value box holds its key (see box), so a Load hit reads the tag word and
+// the entry, then the box, and compares the key there, without touching
+// the keys. With 131,072 int keys in random order this cut a one-goroutine
+// Load from 48.5 to 32.9 ns (benchstat, n=16, p=0.003, a throwaway
+// benchmark that BenchmarkLoadHitRandom now replaces; see BENCHMARKS.md).
+//
+// The keys are read on the other paths (misses whose tag matched, deleted
+// and moved entries, writes, rebuilds and Range), so they live in a
+// parallel array: a bucket is exactly 64 bytes, and an array of them, whose
+// size class the allocator aligns to 64 bytes, puts each bucket on one
+// cache line, with no keys between the lines that hits read. When the keys
+// followed the entries in the bucket (120 bytes with int keys, 176 with
+// strings), half of the hits read two lines, and a map's hit lines were
+// spread over twice the memory or more: splitting them cut the simulated
+// last-level misses of LoadHitRandom from 2.70 to 2.33 per load, and timed
+// reads over 100,000 keys 5-30% faster, the most with string keys
+// (BENCHMARKS.md).
+//
 // tags and keys are written only before publication; entries change only
 // by CAS (see entry).
 type bucket[K comparable, V any] struct {
 	tags    uint64
 	entries [slotsPerBucket]entry[K, V]
-	keys    [slotsPerBucket]K
 }
 
 // A readOnly is a read map: an open-addressing table of keys and their
@@ -57,10 +63,10 @@ type bucket[K comparable, V any] struct {
 // forward bucket by bucket until it finds the key or a bucket without the
 // key's overflow bit. Building never fills every slot, so every probe ends.
 type readOnly[K comparable, V any] struct {
-	// 64 bytes, a size class whose objects the allocator aligns to 64
-	// bytes: one cache line, none of it written after publication. The
-	// count of deleted entries, which lock-free writers update, lives in
-	// the segment (see segment.tally).
+	// 88 bytes (a 96-byte allocation), none of them written after
+	// publication: loads read buckets, and misses of an amended map
+	// filter, the first 48. The count of deleted entries, which lock-free
+	// writers update, lives in the segment (see segment.tally).
 
 	buckets []bucket[K, V]
 
@@ -74,6 +80,11 @@ type readOnly[K comparable, V any] struct {
 	// lock trip. The map's shared emptyAmended has fullFilter instead, whose
 	// bits are all set and never written (see addDirtyLocked).
 	filter []atomic.Uint64
+
+	// keys[i] are the keys of buckets[i]: keys[i][j] is slot j's (see
+	// bucket). It has as many elements as buckets, and copies of r that
+	// share buckets share it.
+	keys [][slotsPerBucket]K
 
 	// next leads from buckets to the read map built from them, once a
 	// rebuild has begun to move their entries there. It is set, under mu,
@@ -92,6 +103,7 @@ func newReadOnly[K comparable, V any](n int) *readOnly[K, V] {
 	r := new(readOnly[K, V])
 	if n > 0 {
 		r.buckets = make([]bucket[K, V], bucketsFor(n))
+		r.keys = make([][slotsPerBucket]K, len(r.buckets))
 		r.next = new(atomic.Pointer[readOnly[K, V]])
 	}
 	return r
@@ -103,10 +115,10 @@ func (r *readOnly[K, V]) amended() bool {
 	return r.filter != nil
 }
 
-// amend returns a copy of r, sharing its buckets and next link, with
+// amend returns a copy of r, sharing its buckets, keys and next link, with
 // filter as its dirty filter: amended with a filter, not amended with nil.
 func (r *readOnly[K, V]) amend(filter []atomic.Uint64) *readOnly[K, V] {
-	return &readOnly[K, V]{buckets: r.buckets, filter: filter, next: r.next, n: r.n}
+	return &readOnly[K, V]{buckets: r.buckets, filter: filter, keys: r.keys, next: r.next, n: r.n}
 }
 
 // unamended returns r not amended: the table's shared empty read map if r
@@ -176,14 +188,14 @@ func (b *bucket[K, V]) overflowed(h uint64) bool {
 
 // find returns the entry for key, or nil. h is the key's hash.
 func (r *readOnly[K, V]) find(h uint64, key K) *entry[K, V] {
-	bs := r.buckets
+	bs, ks := r.buckets, r.keys
 	if len(bs) == 0 {
 		return nil
 	}
 	for i := home(h, len(bs)); ; {
 		b := &bs[i]
 		for m := b.match(h); m != 0; m &= m - 1 {
-			if j := slotOf(m); b.keys[j] == key {
+			if j := slotOf(m); ks[i][j] == key {
 				return &b.entries[j]
 			}
 		}
@@ -211,7 +223,7 @@ func (r *readOnly[K, V]) insert(h uint64, key K) *entry[K, V] {
 		if b.tags&fullBits != fullBits {
 			j := bits.TrailingZeros64(^b.tags&fullBits) >> 3
 			b.tags |= tagOf(h) << (8 * j)
-			b.keys[j] = key
+			r.keys[i][j] = key
 			r.n++
 			return &b.entries[j]
 		}
@@ -231,7 +243,7 @@ func (r *readOnly[K, V]) each(f func(key K, e *entry[K, V]) bool) bool {
 			if b.tags>>(8*j)&0x80 == 0 {
 				break // slots fill in order: the rest are empty
 			}
-			if !f(b.keys[j], &b.entries[j]) {
+			if !f(r.keys[i][j], &b.entries[j]) {
 				return false
 			}
 		}

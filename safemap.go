@@ -98,10 +98,11 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	// lives across that call, so on the way to a hit the compiler saves
 	// only the generic dictionary to the stack (six values when the slow
 	// path was inline). A value box holds its key, so a hit reads
-	// the bucket's tag word and entry, and the box, but not the bucket's
+	// the bucket's tag word and entry, and the box, but not the slot's
 	// key.
 	if bs := r.buckets; len(bs) != 0 {
-		b := &bs[home(h, len(bs))]
+		i := home(h, len(bs))
+		b := &bs[i]
 		if mk := b.match(h); mk != 0 {
 			j := slotOf(mk)
 			// A value box (kind kindValue) is only ever stored in its
@@ -111,7 +112,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 				if p.key == key && p.kind == kindValue {
 					return p.value, true
 				}
-			} else if b.keys[j] == key {
+			} else if r.keys[i][j] == key {
 				// The key's own entry, deleted (nil) at this load: absent,
 				// as e.load would say. An entry that a rebuild moved or
 				// expunged holds a sentinel box, never nil, so r need not
@@ -283,9 +284,10 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 	// a home bucket that no key with its overflow bit went past.
 	var e *entry[K, V]
 	if bs := r.buckets; len(bs) != 0 {
-		b := &bs[home(h, len(bs))]
+		bi := home(h, len(bs))
+		b := &bs[bi]
 		if mk := b.match(h); mk != 0 {
-			if j := slotOf(mk); b.keys[j] == key {
+			if j := slotOf(mk); r.keys[bi][j] == key {
 				e = &b.entries[j]
 			} else {
 				e = r.find(h, key)
