@@ -76,7 +76,7 @@ func (m *Map[K, V]) isAmended() bool {
 // it was made: no buckets, entries or next link, amended as
 // given, and a filter whose words are filter (nil for no filter).
 func (r *readOnly[K, V]) unwritten(amended bool, filter []uint64) bool {
-	if len(r.buckets) != 0 || r.n != 0 || r.amended() != amended || r.next != nil ||
+	if len(r.buckets) != 0 || len(r.keys) != 0 || r.n != 0 || r.amended() != amended || r.next != nil ||
 		(r.filter == nil) != (filter == nil) || len(r.filter) != len(filter) {
 		return false
 	}
@@ -231,6 +231,9 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	}
 	if (r.next == nil) != (len(r.buckets) == 0) {
 		return 0, fmt.Errorf("read has %d buckets but next link present = %v", len(r.buckets), r.next != nil)
+	}
+	if len(r.keys) != len(r.buckets) {
+		return 0, fmt.Errorf("read has %d buckets but keys for %d", len(r.buckets), len(r.keys))
 	}
 	if r.next != nil && r.next.Load() != nil {
 		return 0, fmt.Errorf("the current read map links to a newer one")

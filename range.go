@@ -98,7 +98,7 @@ func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], f f
 // rebuild has moved it since). It reports whether f asked to go on.
 func (t *table[K, V]) rangeRead(r *readOnly[K, V], f func(key K, value V) bool) bool {
 	for i := range r.buckets {
-		b := &r.buckets[i]
+		b, ks := &r.buckets[i], &r.keys[i]
 		for j := range b.entries {
 			if b.tags>>(8*j)&0x80 == 0 {
 				break // slots fill in order: the rest are empty
@@ -106,9 +106,9 @@ func (t *table[K, V]) rangeRead(r *readOnly[K, V], f func(key K, value V) bool) 
 			v, ok, moved := b.entries[j].load()
 			if moved {
 				// A rebuild since r was loaded: the value is in a newer map.
-				v, ok = r.loadMoved(t.hasher.hash(r.keys[i][j]), r.keys[i][j])
+				v, ok = r.loadMoved(t.hasher.hash(ks[j]), ks[j])
 			}
-			if ok && !f(r.keys[i][j], v) {
+			if ok && !f(ks[j], v) {
 				return false
 			}
 		}

@@ -238,12 +238,12 @@ func (r *readOnly[K, V]) insert(h uint64, key K) *entry[K, V] {
 // reports whether it went through all of them.
 func (r *readOnly[K, V]) each(f func(key K, e *entry[K, V]) bool) bool {
 	for i := range r.buckets {
-		b := &r.buckets[i]
+		b, ks := &r.buckets[i], &r.keys[i]
 		for j := range b.entries {
 			if b.tags>>(8*j)&0x80 == 0 {
 				break // slots fill in order: the rest are empty
 			}
-			if !f(r.keys[i][j], &b.entries[j]) {
+			if !f(ks[j], &b.entries[j]) {
 				return false
 			}
 		}
