@@ -53,9 +53,9 @@
 // table of 64-byte buckets, each holding a word of hash tags and seven
 // entries, with the keys in an array beside them. Its tags and keys never
 // change after it is published, so readers probe it without locks, and a
-// hit goes from the bucket straight to the value. Values live in immutable boxes, each with a copy of its key;
-// an entry is a pointer to its key's current box, and every write swaps
-// that pointer with a compare-and-swap. A load hit reads the tag word and
+// hit goes from the bucket straight to the value. Values live in immutable
+// boxes, each with a copy of its key; an entry is a pointer to its key's
+// current box, and every write swaps that pointer with a compare-and-swap. A load hit reads the tag word and
 // the entry, then the box, and compares the key there. New keys go to the
 // segment's dirty map, under its lock.
 // After enough loads have had to take the lock (misses), the dirty map is

@@ -15,18 +15,19 @@ const slotsPerBucket = 7
 // (see bucket), most probes for absent keys stop at their first bucket.
 const maxLoadPercent = 75
 
-// A bucket is seven slots of a read map: slot i is its entry, entries[i],
-// and its key, keys[b][i] of the read map (see readOnly.keys). Byte i of
-// tags is the tag of slot i (0x80 | the low 7 bits of the key's hash) or 0
-// if the slot is empty. Byte 7 is the overflow mark: when building the map
-// passes over this bucket, full, to place a key further on, it sets that
-// key's bit there (see overflowBit), one of the byte's eight bits. A probe
-// stops at the first bucket without its key's bit: no key with that bit
-// can lie beyond. One bit per key, rather than one for the whole bucket,
-// lets most misses whose home bucket overflowed stop there too: at 75%
-// load about a quarter of the buckets overflow, and with one mark per
-// bucket about a quarter of misses went on to the next bucket, against
-// about a tenth now (TestBucketSpread -v prints the shares).
+// A bucket is seven slots of a read map: slot i of bucket n is its entry,
+// entries[i], and its key, the read map's keys[n][i] (see readOnly.keys).
+// Byte i of tags is the tag of slot i (0x80 | the low 7 bits of the key's
+// hash) or 0 if the slot is empty. Byte 7 is the overflow mark: when
+// building the map passes over this bucket, full, to place a key further
+// on, it sets that key's bit there (see overflowBit), one of the byte's
+// eight bits. A probe stops at the first bucket without its key's bit: no
+// key with that bit can lie beyond. One bit per key, rather than one for
+// the whole bucket, lets most misses whose home bucket overflowed stop
+// there too: at 75% load about a quarter of the buckets overflow, and with
+// one mark per bucket about a quarter of misses went on to the next
+// bucket, against about a tenth now (TestBucketSpread -v prints the
+// shares).
 //
 // Entries sit in the bucket itself, not behind pointers, beside the tags: a
 // value box holds its key (see box), so a Load hit reads the tag word and
@@ -43,9 +44,9 @@ const maxLoadPercent = 75
 // followed the entries in the bucket (120 bytes with int keys, 176 with
 // strings), half of the hits read two lines, and a map's hit lines were
 // spread over twice the memory or more: splitting them cut the simulated
-// last-level misses of LoadHitRandom from 2.70 to 2.33 per load, and timed
-// reads over 100,000 keys 5-30% faster, the most with string keys
-// (BENCHMARKS.md).
+// last-level misses of LoadHitRandom from 2.70 to 2.33 per load, and made
+// reads over 100,000 keys up to 30% faster where the A/Bs could tell, the
+// most with string keys (BENCHMARKS.md).
 //
 // tags and keys are written only before publication; entries change only
 // by CAS (see entry).
