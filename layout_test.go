@@ -57,8 +57,8 @@ func TestLayout(t *testing.T) {
 		t.Errorf("mapCounts is %d bytes, want 64", mc.Size())
 	}
 
-	// A bucket: the tag word and the seven entries, exactly one cache
-	// line, the line that a hit reads; the keys lie elsewhere (see
+	// A bucket: the tag word and the seven entries, exactly 64 bytes,
+	// a cache line's worth, what a hit reads; the keys lie elsewhere (see
 	// bucket). Both key types give the same 64 bytes.
 	for _, b := range []reflect.Type{reflect.TypeFor[bucket[int, int]](), reflect.TypeFor[bucket[string, []byte]]()} {
 		check(b, "entries", 8)

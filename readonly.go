@@ -7,8 +7,8 @@ import (
 
 // slotsPerBucket is the number of keys in a bucket: one tag byte each, and
 // the overflow mark, fill the tag word. The tag word and the seven entries
-// (one pointer each) then fill exactly 64 bytes: a bucket is one cache
-// line, and its keys lie in an array of their own (see bucket).
+// (one pointer each) then fill exactly 64 bytes, a cache line's worth, and
+// the keys lie in an array of their own (see bucket).
 const slotsPerBucket = 7
 
 // maxLoadPercent caps the read map's load at 75%: with the overflow marks
@@ -38,9 +38,14 @@ const maxLoadPercent = 75
 //
 // The keys are read on the other paths (misses whose tag matched, deleted
 // and moved entries, writes, rebuilds and Range), so they live in a
-// parallel array: a bucket is exactly 64 bytes, and an array of them, whose
-// size class the allocator aligns to 64 bytes, puts each bucket on one
-// cache line, with no keys between the lines that hits read. When the keys
+// parallel array: a bucket is exactly 64 bytes, with no keys between the
+// lines that hits read. Go's allocator starts arrays of up to 8 buckets and
+// of 512 or more (32 KiB) on a cache line, so there each bucket is one
+// line; arrays of 9 to 511 buckets, objects with pointers of 576 bytes to
+// 32 KiB, start 8 bytes into a line, after the allocator's header, and
+// there the seventh entry of each bucket lies in the next line (a
+// throwaway program checked the addresses of arrays of 1 to 5,000
+// buckets, Go 1.26.8). When the keys
 // followed the entries in the bucket (120 bytes with int keys, 176 with
 // strings), half of the hits read two lines, and a map's hit lines were
 // spread over twice the memory or more: splitting them cut the simulated
