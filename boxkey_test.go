@@ -25,18 +25,36 @@ func tagTwins(m *Map[int, int]) (pairs [][2]int) {
 	return pairs
 }
 
+// promotedIntMap returns a map holding the keys 0..n-1, each k with value
+// 3k+1, all in its read maps.
+func promotedIntMap(n int) *Map[int, int] {
+	m := new(Map[int, int])
+	for k := range n {
+		m.Store(k, 3*k+1)
+	}
+	m.promoteAll()
+	return m
+}
+
+// homeSlots returns the read map of key k's segment in m, k's home bucket
+// there, and the mask of that bucket's slots whose tag is k's (see
+// bucket.match).
+func homeSlots(m *Map[int, int], k int) (r *readOnly[int, int], i int, mk uint64) {
+	t := m.t.Load()
+	h := t.hasher.hash(k)
+	r = t.loadRead(segmentOf(h))
+	i = home(h, len(r.buckets))
+	return r, i, r.buckets[i].match(h)
+}
+
 // TestLoadTagTwins checks Load's hit path, which trusts the key held in a
 // value box, where a key's first tag match is another key's slot: live,
 // deleted and stored again. A Load that took the first live box with a
 // matching tag would return the other key's value.
 func TestLoadTagTwins(t *testing.T) {
-	var m Map[int, int]
 	const n = 20_000
-	for k := range n {
-		m.Store(k, 3*k+1)
-	}
-	m.promoteAll()
-	pairs := tagTwins(&m)
+	m := promotedIntMap(n)
+	pairs := tagTwins(m)
 	if len(pairs) < 10 {
 		t.Fatalf("only %d keys share a bucket and a tag with another among %d keys", len(pairs), n)
 	}
@@ -65,6 +83,80 @@ func TestLoadTagTwins(t *testing.T) {
 		deleted[p[0]] = false
 		check(p[0])
 		check(p[1])
+	}
+	m.mustCheck()
+}
+
+// TestLoadDeletedTagTwinPastHome checks Load where a key placed past its
+// home bucket meets, in that bucket, another key's deleted slot with its
+// tag: the deleted slot is not the key's, and the probe must go on. A Load
+// that took a deleted entry with the key's tag for the key's own (without
+// comparing the slot's key) would report the key absent, unless it also
+// checked that no key with the probe's overflow bit went past the bucket:
+// such a shortcut, measured and not kept (BENCHMARKS.md), failed here
+// without that check.
+func TestLoadDeletedTagTwinPastHome(t *testing.T) {
+	const n = 20_000
+	m := promotedIntMap(n)
+	var pairs [][2]int // {deleted first, looked up}
+	for k := range n {
+		r, i, mk := homeSlots(m, k)
+		if mk == 0 {
+			continue
+		}
+		if j := slotOf(mk); r.keys[i][j] != k {
+			pairs = append(pairs, [2]int{r.keys[i][j], k}) // k lies past bucket i
+		}
+	}
+	if len(pairs) < 10 {
+		t.Fatalf("only %d keys past their home bucket meet a tag twin there, among %d keys", len(pairs), n)
+	}
+	deleted := map[int]bool{}
+	for _, p := range pairs {
+		m.Delete(p[0])
+		deleted[p[0]] = true
+	}
+	for _, p := range pairs {
+		k := p[1]
+		if v, ok := m.Load(k); ok == deleted[k] || (ok && v != 3*k+1) {
+			t.Fatalf("Load(%d) = %d, %v; want %d, %v", k, v, ok, 3*k+1, !deleted[k])
+		}
+	}
+	m.mustCheck()
+}
+
+// TestLoadDeletedTagTwinInDirty is the same for a new key, in the dirty
+// map, whose home bucket in the read map holds a deleted key with its tag:
+// the same shortcut failed here without a look at the dirty filter.
+func TestLoadDeletedTagTwinInDirty(t *testing.T) {
+	const n = 20_000
+	m := promotedIntMap(n)
+	found := 0
+	for k := n; k < 4*n && found < 50; k++ {
+		r, i, mk := homeSlots(m, k)
+		if mk == 0 {
+			continue // no key with k's tag in its home bucket
+		}
+		twin := r.keys[i][slotOf(mk)]
+		if _, ok := m.Load(twin); !ok {
+			continue
+		}
+		m.Delete(twin)
+		m.Store(k, 3*k+1) // into dirty: read is amended now
+		if r2, _, _ := homeSlots(m, k); !r2.amended() {
+			t.Fatalf("storing new key %d left its segment's read map unamended", k)
+		}
+		if v, ok := m.Load(k); !ok || v != 3*k+1 {
+			t.Fatalf("Load(%d) = %d, %v; want %d, true (in dirty, its home bucket's twin %d deleted)", k, v, ok, 3*k+1, twin)
+		}
+		if _, ok := m.Load(twin); ok {
+			t.Fatalf("Load(%d) found a deleted key", twin)
+		}
+		m.promoteAll()
+		found++
+	}
+	if found < 50 {
+		t.Fatalf("only %d new keys met a tag twin in their home bucket", found)
 	}
 	m.mustCheck()
 }
