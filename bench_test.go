@@ -110,11 +110,11 @@ func benchMixed[K comparable](b *testing.B, keyType string, keys []K) {
 func BenchmarkLoadHitSerial(b *testing.B) {
 	const n = 1024 // a power of two: i&(n-1) picks the key
 	ints, strs := mapimpl.IntKeys(n), mapimpl.StringKeys(n)
-	b.Run("keys=int", func(b *testing.B) { loadHitSerial(b, ints, ints) })
-	b.Run("keys=string", func(b *testing.B) { loadHitSerial(b, strs, strs) })
+	b.Run("keys=int", func(b *testing.B) { loadSerial(b, ints, nil, ints) })
+	b.Run("keys=string", func(b *testing.B) { loadSerial(b, strs, nil, strs) })
 	anyInts, anyStrs := toAny(ints), toAny(strs)
-	b.Run("keys=any-int", func(b *testing.B) { loadHitSerial(b, anyInts, anyInts) })
-	b.Run("keys=any-string", func(b *testing.B) { loadHitSerial(b, anyStrs, anyStrs) })
+	b.Run("keys=any-int", func(b *testing.B) { loadSerial(b, anyInts, nil, anyInts) })
+	b.Run("keys=any-string", func(b *testing.B) { loadSerial(b, anyStrs, nil, anyStrs) })
 }
 
 // toAny returns keys as interface values.
@@ -133,16 +133,55 @@ func toAny[K any](keys []K) []any {
 func BenchmarkLoadHitRandom(b *testing.B) {
 	const n = 1 << 17
 	ints, strs := mapimpl.IntKeys(n), mapimpl.StringKeys(n)
-	order := make([]int, 1<<20) // a power of two: i&(len-1) picks the key
+	order := randomOrder(1<<20, n)
+	b.Run("keys=int", func(b *testing.B) { loadSerial(b, ints, nil, pick(ints, order)) })
+	b.Run("keys=string", func(b *testing.B) { loadSerial(b, strs, nil, pick(strs, order)) })
+}
+
+// BenchmarkLoadDeleted is BenchmarkLoadHitRandom for keys that were
+// deleted: the maps hold n keys, every other one is then deleted, and the
+// loop loads the deleted ones in a fixed random order. Loads of recently
+// deleted keys are about half the loads of the write mixes. A safemap read
+// map keeps a deleted key's slot (a tombstone) until a sweep drops it, at
+// least one sweep delay later (500 ms or more); at the default benchtime
+// the loop ends before that, and measures loads of tombstones.
+func BenchmarkLoadDeleted(b *testing.B) {
+	for _, n := range []int{1 << 10, 1 << 17} {
+		ints, strs := mapimpl.IntKeys(n), mapimpl.StringKeys(n)
+		order := randomOrder(1<<16, n/2)
+		for i := range order {
+			order[i] = 2*order[i] + 1 // the odd keys, which are deleted
+		}
+		b.Run(fmt.Sprintf("keys=int/size=%d", n), func(b *testing.B) {
+			loadSerial(b, ints, pick(ints, odd(n)), pick(ints, order))
+		})
+		b.Run(fmt.Sprintf("keys=string/size=%d", n), func(b *testing.B) {
+			loadSerial(b, strs, pick(strs, odd(n)), pick(strs, order))
+		})
+	}
+}
+
+// randomOrder returns n indexes in [0, limit), in a fixed pseudo-random
+// order, the same in every run.
+func randomOrder(n, limit int) []int {
+	order := make([]int, n)
 	x := uint64(0x9e3779b97f4a7c15)
 	for i := range order {
-		x ^= x << 13 // xorshift64: a fixed sequence, the same in every run
+		x ^= x << 13 // xorshift64
 		x ^= x >> 7
 		x ^= x << 17
-		order[i] = int(x % n)
+		order[i] = int(x % uint64(limit))
 	}
-	b.Run("keys=int", func(b *testing.B) { loadHitSerial(b, ints, pick(ints, order)) })
-	b.Run("keys=string", func(b *testing.B) { loadHitSerial(b, strs, pick(strs, order)) })
+	return order
+}
+
+// odd returns the odd numbers below n.
+func odd(n int) []int {
+	out := make([]int, 0, n/2)
+	for i := 1; i < n; i += 2 {
+		out = append(out, i)
+	}
+	return out
 }
 
 // pick returns keys[order[0]], keys[order[1]], ...
@@ -158,16 +197,19 @@ func pick[K any](keys []K, order []int) []K {
 // loads.
 var sink int
 
-// loadHitSerial runs the serial Load benchmarks: the maps hold keys, and
-// the loop loads seq[0], seq[1], ... (len(seq) a power of two), round and
-// round. The loops repeat for each implementation so that each one calls
-// its map's own method.
-func loadHitSerial[K comparable](b *testing.B, keys, seq []K) {
+// loadSerial runs the serial Load benchmarks: the maps hold keys, less
+// deleted, which are stored and then deleted, and the loop loads seq[0],
+// seq[1], ... (len(seq) a power of two), round and round. The loops repeat
+// for each implementation so that each one calls its map's own method.
+func loadSerial[K comparable](b *testing.B, keys, deleted, seq []K) {
 	mask := len(seq) - 1
 	b.Run("impl=gomap", func(b *testing.B) {
 		m := make(map[K]int, len(keys))
 		for i, k := range keys {
 			m[k] = i
+		}
+		for _, k := range deleted {
+			delete(m, k)
 		}
 		b.ReportAllocs()
 		s := 0
@@ -179,6 +221,9 @@ func loadHitSerial[K comparable](b *testing.B, keys, seq []K) {
 	b.Run("impl=safemap", func(b *testing.B) {
 		m := new(safemap.Map[K, int])
 		mapimpl.Warm(m, keys)
+		for _, k := range deleted {
+			m.Delete(k)
+		}
 		b.ReportAllocs()
 		s := 0
 		for i := 0; b.Loop(); i++ {
@@ -195,11 +240,15 @@ func loadHitSerial[K comparable](b *testing.B, keys, seq []K) {
 		for _, k := range keys {
 			m.Load(k) // promote
 		}
+		for _, k := range deleted {
+			m.Delete(k)
+		}
 		b.ReportAllocs()
 		s := 0
 		for i := 0; b.Loop(); i++ {
 			v, _ := m.Load(seq[i&mask])
-			s += v.(int)
+			x, _ := v.(int) // nil, not an int, for a miss
+			s += x
 		}
 		sink = s
 	})
@@ -207,6 +256,9 @@ func loadHitSerial[K comparable](b *testing.B, keys, seq []K) {
 		m := xsyncv3.NewMapOf[K, int]()
 		for i, k := range keys {
 			m.Store(k, i)
+		}
+		for _, k := range deleted {
+			m.Delete(k)
 		}
 		b.ReportAllocs()
 		s := 0
@@ -220,6 +272,9 @@ func loadHitSerial[K comparable](b *testing.B, keys, seq []K) {
 		m := xsyncv4.NewMap[K, int]()
 		for i, k := range keys {
 			m.Store(k, i)
+		}
+		for _, k := range deleted {
+			m.Delete(k)
 		}
 		b.ReportAllocs()
 		s := 0
