@@ -112,6 +112,16 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 				if p.key == key && p.kind == kindValue {
 					return p.value, true
 				}
+			} else if len(r.keys) > coldKeyBuckets && mk&(mk-1) == 0 && !b.overflowed(h) && (!r.amended() || !r.mayHaveDirty(h)) {
+				// A deleted (nil) entry in a big read map, whose key
+				// array is seldom in the cache: decided without reading
+				// the slot's key. No other slot of b has the key's tag
+				// (match has no false hit without a true one below it),
+				// no key with h's overflow bit went past b, and dirty
+				// lacks the key. So either the slot is the key's,
+				// deleted at this load, or the key was absent from r and
+				// from dirty when r was loaded: absent either way.
+				return value, false
 			} else if r.keys[i][j] == key {
 				// The key's own entry, deleted (nil) at this load: absent,
 				// as e.load would say. An entry that a rebuild moved or
