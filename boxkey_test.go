@@ -47,6 +47,15 @@ func homeSlots(m *Map[int, int], k int) (r *readOnly[int, int], i int, mk uint64
 	return r, i, r.buckets[i].match(h)
 }
 
+// mustBeCold fails t unless the read maps of m are big enough for Load's
+// decision on deleted entries without the key (see coldKeyBuckets).
+func mustBeCold(t *testing.T, m *Map[int, int]) {
+	t.Helper()
+	if r, _, _ := homeSlots(m, 0); len(r.keys) <= coldKeyBuckets {
+		t.Fatalf("a read map of %d buckets: want more than coldKeyBuckets (%d)", len(r.keys), coldKeyBuckets)
+	}
+}
+
 // TestLoadTagTwins checks Load's hit path, which trusts the key held in a
 // value box, where a key's first tag match is another key's slot: live,
 // deleted and stored again. A Load that took the first live box with a
@@ -89,15 +98,16 @@ func TestLoadTagTwins(t *testing.T) {
 
 // TestLoadDeletedTagTwinPastHome checks Load where a key placed past its
 // home bucket meets, in that bucket, another key's deleted slot with its
-// tag: the deleted slot is not the key's, and the probe must go on. A Load
-// that took a deleted entry with the key's tag for the key's own (without
-// comparing the slot's key) would report the key absent, unless it also
-// checked that no key with the probe's overflow bit went past the bucket:
-// such a shortcut, measured and not kept (BENCHMARKS.md), failed here
-// without that check.
+// tag: the deleted slot is not the key's, and the probe must go on. In a
+// big read map Load decides a deleted entry with the key's tag without
+// reading the slot's key (see coldKeyBuckets), and that is right only
+// because it also checks that no key with the key's overflow bit went
+// past the bucket: without that check, this test fails. The map's 20,000
+// keys make read maps of about 240 buckets, past coldKeyBuckets.
 func TestLoadDeletedTagTwinPastHome(t *testing.T) {
 	const n = 20_000
 	m := promotedIntMap(n)
+	mustBeCold(t, m)
 	var pairs [][2]int // {deleted first, looked up}
 	for k := range n {
 		r, i, mk := homeSlots(m, k)
@@ -127,10 +137,11 @@ func TestLoadDeletedTagTwinPastHome(t *testing.T) {
 
 // TestLoadDeletedTagTwinInDirty is the same for a new key, in the dirty
 // map, whose home bucket in the read map holds a deleted key with its tag:
-// the same shortcut failed here without a look at the dirty filter.
+// without its look at the dirty filter, Load's decision fails here.
 func TestLoadDeletedTagTwinInDirty(t *testing.T) {
 	const n = 20_000
 	m := promotedIntMap(n)
+	mustBeCold(t, m)
 	found := 0
 	for k := n; k < 4*n && found < 50; k++ {
 		r, i, mk := homeSlots(m, k)
