@@ -19,12 +19,12 @@ const maxLoadPercent = 75
 // absent from a deleted entry with the key's tag without reading the slot's
 // key, when nothing else can hold the key (see Map.Load). 64 buckets in
 // each segment hold about 5,400 keys, whose key arrays, 57 KiB with int
-// keys and twice that with strings, outgrow the L1 cache: loads of deleted keys over 131,072 keys took 5.8%
-// less time with int keys and 18.5% less with string keys
-// (BenchmarkLoadDeleted, 12 alternating rounds, p=0.005 and 0.033); over
-// 1,024 keys, where the key array stays in the cache, the checks took
-// longer than the read (int keys +15-21%, p <= 0.010, when they applied to
-// every map).
+// keys and twice that with strings, outgrow the L1 cache: loads of deleted
+// keys over 131,072 keys took 5.8% less time with int keys and 18.5% less
+// with string keys (BenchmarkLoadDeleted, 12 alternating rounds, p=0.005
+// and 0.033); over 1,024 keys, where the key array stays in the cache, the
+// checks took longer than the read (int keys +15-21%, p <= 0.010, when
+// they applied to every map).
 const coldKeyBuckets = 64
 
 // A bucket is seven slots of a read map: slot i of bucket n is its entry,
