@@ -96,9 +96,9 @@ func TestLoadTagTwins(t *testing.T) {
 	m.mustCheck()
 }
 
-// TestLoadDeletedTagTwinPastHome checks Load where a key placed past its
-// home bucket meets, in that bucket, another key's deleted slot with its
-// tag: the deleted slot is not the key's, and the probe must go on. In a
+// TestLoadDeletedTagTwinPastHome checks Load where a key's probe meets, in
+// its home bucket, another key's deleted slot with its tag first: the key
+// lies later in that bucket or past it, and the probe must go on. In a
 // big read map Load decides a deleted entry with the key's tag without
 // reading the slot's key (see coldKeyBuckets), and that is right only
 // because it also checks that no key with the key's overflow bit went
@@ -115,11 +115,11 @@ func TestLoadDeletedTagTwinPastHome(t *testing.T) {
 			continue
 		}
 		if j := slotOf(mk); r.keys[i][j] != k {
-			pairs = append(pairs, [2]int{r.keys[i][j], k}) // k lies past bucket i
+			pairs = append(pairs, [2]int{r.keys[i][j], k}) // k lies later in bucket i, or past it
 		}
 	}
 	if len(pairs) < 10 {
-		t.Fatalf("only %d keys past their home bucket meet a tag twin there, among %d keys", len(pairs), n)
+		t.Fatalf("only %d keys meet another key's slot with their tag first, among %d keys", len(pairs), n)
 	}
 	deleted := map[int]bool{}
 	for _, p := range pairs {

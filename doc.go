@@ -55,9 +55,9 @@
 // change after it is published, so readers probe it without locks, and a
 // hit goes from the bucket straight to the value. Values live in immutable
 // boxes, each with a copy of its key; an entry is a pointer to its key's
-// current box, and every write swaps that pointer with a compare-and-swap. A load hit reads the tag word and
-// the entry, then the box, and compares the key there. New keys go to the
-// segment's dirty map, under its lock.
+// current box, and every write swaps that pointer with a compare-and-swap.
+// A load hit reads the tag word and the entry, then the box, and compares
+// the key there. New keys go to the segment's dirty map, under its lock.
 // After enough loads have had to take the lock (misses), the dirty map is
 // merged into a new read table: only the segment's keys are copied, and the
 // dirty map is not rebuilt when the next new key comes. Each entry then

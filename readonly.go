@@ -57,13 +57,12 @@ const coldKeyBuckets = 64
 // 32 KiB, start 8 bytes into a line, after the allocator's header, and
 // there the seventh entry of each bucket lies in the next line (a
 // throwaway program checked the addresses of arrays of 1 to 5,000
-// buckets, Go 1.26.8). When the keys
-// followed the entries in the bucket (120 bytes with int keys, 176 with
-// strings), half of the hits read two lines, and a map's hit lines were
-// spread over twice the memory or more: splitting them cut the simulated
-// last-level misses of LoadHitRandom from 2.70 to 2.33 per load, and made
-// reads over 100,000 keys up to 30% faster where the A/Bs could tell, the
-// most with string keys (BENCHMARKS.md).
+// buckets, Go 1.26.8). When the keys followed the entries in the bucket
+// (120 bytes with int keys, 176 with strings), half of the hits read two
+// lines, and a map's hit lines were spread over twice the memory or more:
+// splitting them cut the simulated last-level misses of LoadHitRandom from
+// 2.70 to 2.33 per load, and made reads over 100,000 keys up to 30% faster
+// where the A/Bs could tell, the most with string keys (BENCHMARKS.md).
 //
 // tags and keys are written only before publication; entries change only
 // by CAS (see entry).
