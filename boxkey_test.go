@@ -63,6 +63,7 @@ func mustBeCold(t *testing.T, m *Map[int, int]) {
 func TestLoadTagTwins(t *testing.T) {
 	const n = 20_000
 	m := promotedIntMap(n)
+	mustBeCold(t, m)
 	pairs := tagTwins(m)
 	if len(pairs) < 10 {
 		t.Fatalf("only %d keys share a bucket and a tag with another among %d keys", len(pairs), n)
@@ -85,6 +86,8 @@ func TestLoadTagTwins(t *testing.T) {
 		deleted[p[0]] = true
 		check(p[0])
 		check(p[1])
+		checkKeepingWrites(t, m, p[0], false)
+		checkKeepingWrites(t, m, p[1], !deleted[p[1]])
 	}
 	// Stored again, lock-free, in the same entries: new boxes, same keys.
 	for _, p := range pairs {
@@ -131,8 +134,36 @@ func TestLoadDeletedTagTwinPastHome(t *testing.T) {
 		if v, ok := m.Load(k); ok == deleted[k] || (ok && v != 3*k+1) {
 			t.Fatalf("Load(%d) = %d, %v; want %d, %v", k, v, ok, 3*k+1, !deleted[k])
 		}
+		checkKeepingWrites(t, m, k, !deleted[k])
+		checkKeepingWrites(t, m, p[0], false)
 	}
 	m.mustCheck()
+}
+
+// checkKeepingWrites checks the writes that cannot add a key on key k of a
+// map from promotedIntMap, present (with value 3k+1) or not: in the tests
+// here, k's probe meets a deleted tag twin first, or k's own deleted
+// entry, as Load's does in those tests. It leaves k as it found it:
+// deleted by LoadAndDelete, k is stored again.
+func checkKeepingWrites(t *testing.T, m *Map[int, int], k int, present bool) {
+	t.Helper()
+	want := 3*k + 1
+	if got := m.CompareAndSwap(k, want, want); got != present {
+		t.Fatalf("CompareAndSwap(%d, %d, %d) = %v; want %v", k, want, want, got, present)
+	}
+	if v, ok := m.LoadAndDelete(k); ok != present || (ok && v != want) {
+		t.Fatalf("LoadAndDelete(%d) = %d, %v; want %d, %v", k, v, ok, want, present)
+	}
+	if m.CompareAndDelete(k, want) {
+		t.Fatalf("CompareAndDelete(%d, %d) = true after its LoadAndDelete", k, want)
+	}
+	m.Delete(k)
+	if present {
+		m.Store(k, want)
+	}
+	if v, ok := m.Load(k); ok != present || (ok && v != want) {
+		t.Fatalf("Load(%d) = %d, %v after the writes; want %d, %v", k, v, ok, want, present)
+	}
 }
 
 // TestLoadDeletedTagTwinInDirty is the same for a new key, in the dirty
@@ -163,11 +194,42 @@ func TestLoadDeletedTagTwinInDirty(t *testing.T) {
 		if _, ok := m.Load(twin); ok {
 			t.Fatalf("Load(%d) found a deleted key", twin)
 		}
+		checkKeepingWrites(t, m, k, true)
+		checkKeepingWrites(t, m, twin, false)
 		m.promoteAll()
 		found++
 	}
 	if found < 50 {
 		t.Fatalf("only %d new keys met a tag twin in their home bucket", found)
+	}
+	m.mustCheck()
+}
+
+// TestWritesOfDeletedKeys checks the writes that cannot add a key on
+// every key of a big read map, with every other key deleted (not so many
+// that the segments rebuild their read maps without them), so that they
+// meet deleted entries, their keys' own and tag twins'. Then it stores the
+// deleted keys again, reviving their entries, and checks every key once
+// more.
+func TestWritesOfDeletedKeys(t *testing.T) {
+	const n = 20_000
+	m := promotedIntMap(n)
+	mustBeCold(t, m)
+	for k := 0; k < n; k += 2 {
+		m.Delete(k)
+	}
+	mustBeCold(t, m)
+	for k := range n {
+		checkKeepingWrites(t, m, k, k%2 == 1)
+	}
+	for k := 0; k < n; k += 2 {
+		m.Store(k, 3*k+1)
+	}
+	for k := range n {
+		checkKeepingWrites(t, m, k, true)
+	}
+	if got := m.Len(); got != n {
+		t.Fatalf("Len() = %d; want %d", got, n)
 	}
 	m.mustCheck()
 }
