@@ -70,9 +70,9 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("Delete: %v allocations per call; budget 0", got)
 	}
 	// Clear, then a new key: the table, the segment, the dirty map (one
-	// object: the key's slot is inside it) and the key's box. The key's
-	// entry comes from the segment's first block, inside the segment, and
-	// its read map becomes the shared emptyAmended: no read map, no filter.
+	// object: the key's slot is inside it, and holds the key's box) and
+	// the box. Its read map becomes the shared emptyAmended: no read map,
+	// no filter.
 	var mc Map[int, int]
 	mc.Store(0, 0)
 	k := 0

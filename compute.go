@@ -142,11 +142,12 @@ func (s *segment[K, V]) runLoadOrCompute(t *table[K, V], h uint64, key K, e *ent
 	return v
 }
 
-// claim reserves key for a compute: it installs a marker on the key's entry,
-// making the entry in dirty first if the key has none, and returns it.
-// With ifAbsent set it declines a present key and returns its box in cur
-// instead. If another compute owns the key, claim waits for it to end (see
-// waitLocked) and tries again.
+// claim reserves key for a compute: it installs a marker on the key's entry
+// in read, and returns the entry; or on its slot in dirty, adding the key
+// to dirty first if it is absent, and returns no entry (the compute then
+// removes its mark under mu: see finish). With ifAbsent set it declines a
+// present key and returns its box in cur instead. If another compute owns
+// the key, claim waits for it to end (see waitLocked) and tries again.
 func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e *entry[K, V], mk *marker[K, V], cur *box[K, V]) {
 	if e = s.loadRead(t).find(h, key); e != nil {
 		if mk, cur, _ = e.tryClaim(ifAbsent); mk != nil || cur != nil {
@@ -158,27 +159,32 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		var inDirty bool
-		e, inDirty = s.findLocked(t, h, key, nil)
-		if e == nil {
-			e = s.addDirtyLocked(t, h, key, nil)
+		var sl *dirtySlot[K, V]
+		e, sl = s.findLocked(t, h, key, nil)
+		inDirty := sl != nil
+		if e == nil && sl == nil {
+			// A new key, deleted until the compute stores its result.
+			sl = s.addDirtyLocked(t, h, key, nil)
 		}
 		var busy *box[K, V]
-		mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
+		if sl != nil {
+			mk, cur, busy = sl.tryClaim(t, ifAbsent)
+		} else {
+			mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
+		}
 		if busy != nil {
-			s.waitLocked(e, busy)
+			s.waitLocked(t, h, key, busy)
 			continue
 		}
 		if mk != nil && mk.old == nil && inDirty {
-			// A deleted entry of dirty, which the compute may revive
-			// without mu.
+			// A deleted key of dirty, which the compute may revive.
 			s.revivedDirtyLocked()
 		}
-		// Count the miss only now: a promotion expunges deleted entries,
-		// and a dirty entry may be deleted for a moment (a compute on it
-		// just ended in a delete and dropDead has not yet removed it).
-		// Once claimed, the entry is pending and promotion keeps it: it
-		// moves it to read, and finish finds it there.
+		// Count the miss only now: a promotion drops deleted keys, and a
+		// dirty key may be deleted for a moment (a compute on it just
+		// ended in a delete and dropDead has not yet counted it). Once
+		// claimed, the key is pending and promotion keeps it: it copies
+		// the mark to the key's entry in read, and finish finds it there.
 		if inDirty && s.loadRead(t).amended() {
 			s.missLocked(t)
 		}
@@ -186,26 +192,37 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	}
 }
 
-// waitLocked waits, with mu held, until entry e no longer holds b, the
-// mark of a compute in progress; it releases mu while it waits, as
-// sync.Cond does. The compute's owner wakes the segment's waiters once it
-// has removed its mark (see wake). The waiter counts itself in waiters
-// before it looks at e, and the owner removes its mark before it reads
-// waiters; so either the owner sees the waiter and wakes it (which takes
-// mu, so it comes after the waiter's Wait has released it), or the waiter
-// sees the mark gone and does not wait. A wake for another key's compute
-// makes it look again and wait again. A rebuild may move the mark while
-// the waiter sleeps: e then reads moved, and the caller looks again.
-func (s *segment[K, V]) waitLocked(e *entry[K, V], b *box[K, V]) {
+// waitLocked waits, with mu held, until key (whose hash is h) no longer
+// holds b, the mark of a compute in progress; it releases mu while it
+// waits, as sync.Cond does. The compute's owner wakes the segment's waiters
+// once it has removed its mark (see wake). The waiter counts itself in
+// waiters before it looks at the key, and the owner removes its mark before
+// it reads waiters; so either the owner sees the waiter and wakes it (which
+// takes mu, so it comes after the waiter's Wait has released it), or the
+// waiter sees the mark gone and does not wait. A wake for another key's
+// compute makes it look again and wait again. The waiter looks the key up
+// each time (see holdsLocked): a rebuild may have moved the mark from a
+// slot of dirty, or from an entry of an older read map, while it slept.
+func (s *segment[K, V]) waitLocked(t *table[K, V], h uint64, key K, b *box[K, V]) {
 	sl := s.slowLocked()
 	if sl.cond == nil {
 		sl.cond = sync.NewCond(&s.mu)
 	}
 	s.waiters.Add(1)
-	for e.p.Load() == b {
+	for s.holdsLocked(t, h, key, b) {
 		sl.cond.Wait()
 	}
 	s.waiters.Add(-1)
+}
+
+// holdsLocked reports whether the key's entry, or its slot of dirty, holds
+// b; mu must be held.
+func (s *segment[K, V]) holdsLocked(t *table[K, V], h uint64, key K, b *box[K, V]) bool {
+	e, sl := s.findLocked(t, h, key, nil)
+	if sl != nil {
+		return sl.p == b
+	}
+	return e != nil && e.p.Load() == b
 }
 
 // wake wakes the goroutines waiting for a compute of the segment to end
@@ -222,18 +239,26 @@ func (s *segment[K, V]) wake() {
 
 // finish ends the compute that mk marks on key, leaving result (nil:
 // absent) as the key's value, and keeps the counts: the live count, and
-// the rules for deleted entries (a deleted entry in dirty leaves it at
-// once; one in read is counted for the next rebuild). e is the entry that
-// the compute claimed; if a rebuild has moved the marker since, finish
-// looks for the key's entry under mu, where it is current.
+// the rules for deleted keys (a deleted key of dirty counts toward its
+// purge; one in read is counted for the next rebuild). e is the entry that
+// the compute claimed, or nil if it claimed a slot of dirty: then, or if a
+// rebuild has moved the marker since, finish looks for the key under mu,
+// where its entry or slot is current.
 func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[K, V], result *box[K, V]) {
-	if !e.release(mk, result) {
+	if e == nil || !e.release(mk, result) {
 		s.mu.Lock()
 		// A marker is never expunged or dropped, so the key's current
-		// entry holds it; no one else changes a marked entry while mu is
-		// held (writers wait for the mark, and only rebuilds move).
-		e, _ = s.findLocked(t, h, key, nil)
-		e.p.Store(result)
+		// entry or slot holds it; no one else changes a marked entry or
+		// slot while mu is held (writers wait for the mark, and only
+		// rebuilds move it).
+		if e, sl := s.findLocked(t, h, key, nil); sl != nil {
+			sl.p = result
+			if result == nil {
+				sl.p = t.deleted
+			}
+		} else {
+			e.p.Store(result)
+		}
 		s.mu.Unlock()
 	}
 	s.wake()
@@ -256,11 +281,13 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 func (s *segment[K, V]) dropDead(t *table[K, V], h uint64, key K, wasLive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, inDirty := s.findLocked(t, h, key, nil)
+	e, sl := s.findLocked(t, h, key, nil)
 	switch {
+	case sl != nil:
+		if sl.p == t.deleted {
+			s.deletedDirtyLocked(t)
+		}
 	case e == nil || e.p.Load() != nil:
-	case inDirty:
-		s.deletedDirtyLocked(t)
 	case wasLive:
 		s.deletedLocked(t, s.loadRead(t), s.tally.Add(tallyDelta(0, 1)))
 	default:

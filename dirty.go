@@ -3,10 +3,10 @@ package safemap
 import "iter"
 
 // A dirtyMap is a segment's dirty map: the keys that its read map lacks,
-// with their entries (see segment.dirty). It is guarded by the segment's mu,
+// with their states (see segment.dirty). It is guarded by the segment's mu,
 // like the field that points to it.
 //
-// It is a hash table of its own, not a Go map[K]*entry, because the segment
+// It is a hash table of its own, not a Go map[K]*box, because the segment
 // always has the key's hash at hand when it looks a key up or adds one: a Go
 // map hashed the key again, each time. Slots hold no hash: with the hash, an
 // int key's slot took 24 bytes instead of 16, and a dirty map of 100,000 new
@@ -52,15 +52,21 @@ type dirtyMap[K comparable, V any] struct {
 	// hash is the map's hash function (table.hasher.hash).
 	hash func(K) uint64
 	// inline is the first slots. Once the map outgrows them it clears
-	// them, so that they keep no key or entry alive.
+	// them, so that they keep no key or box alive.
 	inline [dirtyInline]dirtySlot[K, V]
 }
 
-// A dirtySlot is one key of a dirtyMap with its entry, or a free slot (e
-// nil, and nothing else set).
+// A dirtySlot is one key of a dirtyMap with its state, or a free slot (p
+// nil, and nothing else set). The segment reads and writes p with plain
+// loads and stores, under its lock (see segment.dirty for what p holds).
 type dirtySlot[K comparable, V any] struct {
-	e   *entry[K, V]
+	p   *box[K, V]
 	key K
+}
+
+// used reports whether the slot holds a key.
+func (s *dirtySlot[K, V]) used() bool {
+	return s.p != nil
 }
 
 // dirtyInline is the number of slots inside a dirtyMap: room for three keys.
@@ -112,14 +118,14 @@ func (d *dirtyMap[K, V]) len() int {
 	return d.n
 }
 
-// get returns the entry of key, whose hash is h, or nil if d lacks it.
-// O(1) expected.
-func (d *dirtyMap[K, V]) get(h uint64, key K) *entry[K, V] {
+// get returns the slot of key, whose hash is h, or nil if d lacks it. The
+// slot is valid until d next changes. O(1) expected.
+func (d *dirtyMap[K, V]) get(h uint64, key K) *dirtySlot[K, V] {
 	for t := d.slots; ; t = d.old {
 		mask := len(t) - 1
-		for i := int(h) & mask; t[i].e != nil; i = (i + 1) & mask {
+		for i := int(h) & mask; t[i].used(); i = (i + 1) & mask {
 			if t[i].key == key {
-				return t[i].e
+				return &t[i]
 			}
 		}
 		// The probe ended at a free slot. A key not yet moved is still
@@ -131,11 +137,17 @@ func (d *dirtyMap[K, V]) get(h uint64, key K) *entry[K, V] {
 	}
 }
 
-// put adds key, whose hash is h and which d lacks, with its entry e. O(1):
+// put adds key, whose hash is h and which d lacks, with its state p (not
+// nil), and returns its slot, valid until d next changes. O(1):
 // while a growth is in progress it moves the keys of dirtyMoveStep old
 // slots (hashing each), and when the slots would pass three quarters full
 // it starts a growth, which allocates the new table and moves nothing.
-func (d *dirtyMap[K, V]) put(h uint64, key K, e *entry[K, V]) {
+func (d *dirtyMap[K, V]) put(h uint64, key K, p *box[K, V]) *dirtySlot[K, V] {
+	return d.putSlot(h, dirtySlot[K, V]{p: p, key: key})
+}
+
+// putSlot is put for a whole slot, whose p is not nil.
+func (d *dirtyMap[K, V]) putSlot(h uint64, sl dirtySlot[K, V]) *dirtySlot[K, V] {
 	if d.old != nil {
 		d.move(dirtyMoveStep)
 	}
@@ -146,27 +158,29 @@ func (d *dirtyMap[K, V]) put(h uint64, key K, e *entry[K, V]) {
 		d.old, d.moved = d.slots, 0
 		d.slots, d.used = make([]dirtySlot[K, V], 2*len(d.slots)), 0
 	}
-	d.place(h, dirtySlot[K, V]{e: e, key: key})
+	p := d.place(h, sl)
 	d.n++
+	return p
 }
 
 // place puts s, whose key's hash is h, in the first free slot of its probe
 // in slots.
-func (d *dirtyMap[K, V]) place(h uint64, s dirtySlot[K, V]) {
+func (d *dirtyMap[K, V]) place(h uint64, s dirtySlot[K, V]) *dirtySlot[K, V] {
 	mask := len(d.slots) - 1
 	i := int(h) & mask
-	for d.slots[i].e != nil {
+	for d.slots[i].used() {
 		i = (i + 1) & mask
 	}
 	d.slots[i] = s
 	d.used++
+	return &d.slots[i]
 }
 
 // move copies the keys of up to k more old slots to slots, and drops old
 // once every slot has moved.
 func (d *dirtyMap[K, V]) move(k int) {
 	for end := min(d.moved+k, len(d.old)); d.moved < end; d.moved++ {
-		if s := d.old[d.moved]; s.e != nil {
+		if s := d.old[d.moved]; s.used() {
 			d.place(d.hash(s.key), s)
 		}
 	}
@@ -176,7 +190,7 @@ func (d *dirtyMap[K, V]) move(k int) {
 }
 
 // dropOld forgets old, clearing it first if it is the inline slots, so
-// that they keep no key or entry alive.
+// that they keep no key or box alive.
 func (d *dirtyMap[K, V]) dropOld() {
 	if len(d.old) == dirtyInline {
 		clear(d.inline[:])
@@ -192,12 +206,12 @@ func (d *dirtyMap[K, V]) all() iter.Seq[*dirtySlot[K, V]] {
 			return
 		}
 		for i := range d.slots {
-			if s := &d.slots[i]; s.e != nil && !yield(s) {
+			if s := &d.slots[i]; s.used() && !yield(s) {
 				return
 			}
 		}
 		for i := d.moved; i < len(d.old); i++ { // the keys not yet moved
-			if s := &d.old[i]; s.e != nil && !yield(s) {
+			if s := &d.old[i]; s.used() && !yield(s) {
 				return
 			}
 		}
@@ -213,7 +227,7 @@ func (d *dirtyMap[K, V]) clear() {
 	d.n, d.used = 0, 0
 }
 
-// deleteIf removes the keys whose entry drop reports, and returns how many
+// deleteIf removes the keys whose slots drop reports, and returns how many
 // it removed. O(slots).
 //
 // It visits the slots in order and removes a key by backward shift (see
@@ -222,12 +236,12 @@ func (d *dirtyMap[K, V]) clear() {
 // a slot that the loop has not passed yet, or, where a probe wraps around
 // the end, from the first slots (passed) to the last ones: such a key is
 // looked at twice, which is harmless, since drop is asked again of the
-// same entry and keeps it again.
-func (d *dirtyMap[K, V]) deleteIf(drop func(e *entry[K, V]) bool) int {
+// same slot and keeps it again.
+func (d *dirtyMap[K, V]) deleteIf(drop func(s *dirtySlot[K, V]) bool) int {
 	d.move(len(d.old)) // finish a growth: keys leave slots only
 	removed := 0
 	for i := 0; i < len(d.slots); {
-		if e := d.slots[i].e; e != nil && drop(e) {
+		if s := &d.slots[i]; s.used() && drop(s) {
 			d.remove(i)
 			removed++
 			continue
@@ -246,7 +260,7 @@ func (d *dirtyMap[K, V]) remove(i int) {
 	for j := i; ; {
 		j = (j + 1) & mask
 		s := &d.slots[j]
-		if s.e == nil {
+		if !s.used() {
 			break
 		}
 		// s stays if its home lies in (i, j], going round: its probe

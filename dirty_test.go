@@ -23,13 +23,13 @@ func TestDirtyMapModel(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(len(name))))
 			for round := range 40 {
 				d := newDirtyMap[int, int](rng.IntN(3)*round, hash)
-				model := map[int]*entry[int, int]{}
+				model := map[int]*box[int, int]{}
 				for range 300 {
 					switch op := rng.IntN(20); {
 					case op < 12: // put a key d lacks, or get one it has
 						k := rng.IntN(64)
 						if want, ok := model[k]; ok {
-							if got := d.get(hash(k), k); got != want {
+							if got := d.get(hash(k), k); got == nil || got.p != want {
 								t.Fatalf("get(%d) = %p, want %p", k, got, want)
 							}
 							continue
@@ -37,19 +37,20 @@ func TestDirtyMapModel(t *testing.T) {
 						if got := d.get(hash(k), k); got != nil {
 							t.Fatalf("get(%d) = %p for an absent key", k, got)
 						}
-						e := new(entry[int, int])
+						e := new(box[int, int])
 						d.put(hash(k), k, e)
 						model[k] = e
 					case op < 18: // drop about a third of the keys
-						drop := map[*entry[int, int]]bool{}
+						drop := map[*box[int, int]]bool{}
 						for k, e := range model {
 							if rng.IntN(3) == 0 {
 								drop[e] = true
 								delete(model, k)
 							}
 						}
-						asked := map[*entry[int, int]]bool{}
-						removed := d.deleteIf(func(e *entry[int, int]) bool {
+						asked := map[*box[int, int]]bool{}
+						removed := d.deleteIf(func(sl *dirtySlot[int, int]) bool {
+							e := sl.p
 							asked[e] = true
 							return drop[e]
 						})
@@ -65,8 +66,8 @@ func TestDirtyMapModel(t *testing.T) {
 					default: // all visits every key once
 						seen := map[int]bool{}
 						for sl := range d.all() {
-							if seen[sl.key] || model[sl.key] != sl.e {
-								t.Fatalf("all yields key %d (again = %v) with entry %p, want %p", sl.key, seen[sl.key], sl.e, model[sl.key])
+							if seen[sl.key] || model[sl.key] != sl.p {
+								t.Fatalf("all yields key %d (again = %v) with entry %p, want %p", sl.key, seen[sl.key], sl.p, model[sl.key])
 							}
 							seen[sl.key] = true
 						}
@@ -81,7 +82,7 @@ func TestDirtyMapModel(t *testing.T) {
 						t.Fatalf("len = %d, want %d", d.len(), len(model))
 					}
 					for k, e := range model {
-						if got := d.get(hash(k), k); got != e {
+						if got := d.get(hash(k), k); got == nil || got.p != e {
 							t.Fatalf("get(%d) = %p, want %p", k, got, e)
 						}
 					}
@@ -109,7 +110,7 @@ func TestDirtyMapSizes(t *testing.T) {
 			t.Errorf("newDirtyMap(%d): inline = %v", n, inline)
 		}
 		for k := range n {
-			d.put(uint64(k), k, new(entry[int, int]))
+			d.put(uint64(k), k, new(box[int, int]))
 		}
 		if len(d.slots) != size || size > 2*dirtySlotsFor(n) && size > dirtyInline {
 			t.Errorf("newDirtyMap(%d): %d slots, then %d after %d puts", n, size, len(d.slots), n)
@@ -124,9 +125,9 @@ func TestDirtyMapSizes(t *testing.T) {
 func TestDirtyMapGrowth(t *testing.T) {
 	hash := func(k int) uint64 { return hashWord(uint64(k), 0x1234, 0x5678) }
 	d := newDirtyMap[int, int](0, hash)
-	model := map[int]*entry[int, int]{}
+	model := map[int]*box[int, int]{}
 	put := func(k int) {
-		e := new(entry[int, int])
+		e := new(box[int, int])
 		d.put(hash(k), k, e)
 		model[k] = e
 	}
@@ -157,7 +158,7 @@ func TestDirtyMapGrowth(t *testing.T) {
 		}
 		seen := map[int]bool{}
 		for sl := range d.all() {
-			if seen[sl.key] || model[sl.key] != sl.e {
+			if seen[sl.key] || model[sl.key] != sl.p {
 				t.Fatalf("during a growth, all yields key %d (again = %v)", sl.key, seen[sl.key])
 			}
 			seen[sl.key] = true
@@ -166,7 +167,7 @@ func TestDirtyMapGrowth(t *testing.T) {
 			t.Fatalf("during a growth, all yields %d keys and len is %d, want %d", len(seen), d.len(), len(model))
 		}
 		for k, e := range model {
-			if got := d.get(hash(k), k); got != e {
+			if got := d.get(hash(k), k); got == nil || got.p != e {
 				t.Fatalf("during a growth, get(%d) = %p, want %p", k, got, e)
 			}
 		}

@@ -8,8 +8,8 @@ import "sync/atomic"
 // drops the entry's pointer to the box; it never clears the box.
 //
 // A box whose kind is not kindValue is a marker rather than a value: one
-// of the expunged, swept and moved sentinels, or the mark of a compute
-// operation in progress (see boxKind).
+// of the expunged, swept, moved and deleted sentinels, or the mark of a
+// compute operation in progress (see boxKind).
 //
 // A value box also holds a copy of its key, and is only ever stored in
 // that key's entry (a rebuild that moves an entry moves the box with its
@@ -37,6 +37,7 @@ const (
 	kindExpunged                // the expunged sentinel (see entry)
 	kindSwept                   // the swept sentinel
 	kindMoved                   // the moved sentinel
+	kindDeleted                 // the deleted sentinel of dirty slots (see segment.dirty)
 	// A compute operation (Compute or LoadOrCompute) owns the entry while
 	// its callback runs. Readers see the value the key had before the
 	// compute began: the marker's value, if the kind says the key was
@@ -65,9 +66,10 @@ type marker[K comparable, V any] struct {
 // box. Writers change a key's value only through its entry, with a CAS.
 //
 // Entries live inline in the buckets of a read map, beside the tags, so
-// that a reader goes from the bucket straight to the value box; the dirty
-// map points to the entries of new keys, which live in blocks (see
-// newEntryLocked). Building a new read map moves
+// that a reader goes from the bucket straight to the value box. The keys
+// of the dirty map have none: their slots hold their boxes (see
+// segment.dirty), and a promotion gives each an entry in the new read map.
+// Building a new read map moves
 // each entry it keeps into the new buckets: it copies the box pointer, then
 // turns the old entry into the moved sentinel with a CAS that fails if a
 // writer got in between (then it copies again). A reader of the old read
@@ -102,8 +104,8 @@ type marker[K comparable, V any] struct {
 // key that is deleted and soon stored again keeps its entry (see sweepNow).
 // Everything but sweeps treats swept exactly as deleted.
 //
-// The entries of the current read map and of the dirty map are never
-// expunged or moved while mu is free, so a lock-free writer that finds
+// The entries of the current read map are never expunged or moved while mu
+// is free, so a lock-free writer that finds
 // either state knows that the read map it loaded is stale, and retries
 // under mu, where it sees the current one.
 //
@@ -112,44 +114,6 @@ type marker[K comparable, V any] struct {
 // with.
 type entry[K comparable, V any] struct {
 	p atomic.Pointer[box[K, V]]
-}
-
-// The entries of the dirty map are allocated in blocks, not one by one: a
-// segment hands out the entries of its current block (segment.entries) and
-// allocates the next one when it runs out. A stream of new keys then costs
-// one allocation per key (its box) instead of two. A block holds as many
-// entries as dirty holds keys when it is made, at least minEntryBlock and at
-// most maxEntryBlock, so a segment that takes a key or two (a Clear and a
-// Store) allocates what a lone entry did, and a growing dirty map one
-// object per 64 keys.
-//
-// A segment's first block is part of the segment (segment.first). Another
-// block is garbage once none of its entries is reachable: entries leave
-// dirty when a promotion moves them or a purge drops them. An entry that
-// stays in dirty keeps its whole block, at most 512 bytes, but no key or
-// value of the others: those are moved, expunged or deleted, and hold a
-// sentinel or nothing. Counted with scripts/cachesim.sh, blocks took
-// SwapMostlyMisses (every key new, and deleted at once) from 1970 to 1750
-// instructions per operation, and its simulated L1 misses from 2.04 to
-// 1.51.
-const (
-	// minEntryBlock is 2, not 1: an 8-byte object holding a pointer costs
-	// the allocator and the collector much more than a 16-byte one (a
-	// stream of new keys, LoadOrStoreUnique, 200,000 keys, 1 CPU, Go
-	// 1.26.8, took 330 ns per key with 8-byte entries, 250 with 16).
-	minEntryBlock = 2
-	maxEntryBlock = 64
-)
-
-// newEntryLocked returns a fresh entry for a key that enters dirty: deleted,
-// and never reachable before. mu must be held.
-func (s *segment[K, V]) newEntryLocked() *entry[K, V] {
-	if len(s.entries) == 0 {
-		s.entries = make([]entry[K, V], min(max(s.dirty.len(), minEntryBlock), maxEntryBlock))
-	}
-	e := &s.entries[0]
-	s.entries = s.entries[1:]
-	return e
 }
 
 // load returns the entry's value, or moved set if the entry moved to the
@@ -257,12 +221,7 @@ func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[K, V], cur *box[K, V],
 		if mk == nil {
 			mk = new(marker[K, V])
 		}
-		mk.old = cur
-		mk.b.kind = kindComputeAbsent
-		if cur != nil {
-			mk.b.kind = kindComputeLoaded
-			mk.b.value = cur.value
-		}
+		mk.over(cur)
 		// Readers may load the marker the moment this CAS succeeds; its fields
 		// were all written before, and the CAS publishes them.
 		if e.p.CompareAndSwap(old, &mk.b) {
@@ -325,5 +284,16 @@ func (e *entry[K, V]) moveLocked(to *entry[K, V], t *table[K, V]) {
 		if e.p.CompareAndSwap(b, t.moved) {
 			return
 		}
+	}
+}
+
+// over sets mk to be the mark of a compute over cur, the key's box (nil if
+// the key is absent).
+func (mk *marker[K, V]) over(cur *box[K, V]) {
+	mk.old = cur
+	mk.b.kind = kindComputeAbsent
+	if cur != nil {
+		mk.b.kind = kindComputeLoaded
+		mk.b.value = cur.value
 	}
 }

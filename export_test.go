@@ -164,7 +164,7 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	// purge that finds it equal to len(dirty) drops every entry unseen.
 	dead := 0
 	for sl := range s.dirty.all() {
-		if b := sl.e.p.Load(); b == nil || b == t.swept {
+		if b := sl.box(t); b == nil || b == t.swept {
 			dead++
 		}
 	}
@@ -183,17 +183,18 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		return 0, fmt.Errorf("a spare map beside a dirty map")
 	}
 	present := 0
-	check := func(key K, e *entry[K, V], where string) error {
+	check := func(key K, b *box[K, V], where string) error {
 		h := t.hasher.hash(key)
 		if segmentOf(h) != index {
 			return fmt.Errorf("key %v (%s) belongs to segment %d", key, where, segmentOf(h))
 		}
-		b := e.p.Load()
 		switch {
 		case b == t.expunged:
 			return fmt.Errorf("key %v (%s) is expunged", key, where)
 		case b == t.moved:
 			return fmt.Errorf("key %v (%s) is moved", key, where)
+		case b == t.deleted:
+			return fmt.Errorf("key %v (%s) holds the dirty slots' deleted sentinel", key, where)
 		case b == t.swept:
 		case b != nil && b.kind.computing():
 			return fmt.Errorf("key %v (%s) has a compute mark with no compute running", key, where)
@@ -210,7 +211,7 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	var err error
 	r.each(func(key K, e *entry[K, V]) bool {
 		slots++
-		if err = check(key, e, "read"); err != nil {
+		if err = check(key, e.p.Load(), "read"); err != nil {
 			return false
 		}
 		if got := r.find(t.hasher.hash(key), key); got != e {
@@ -239,7 +240,7 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		return 0, fmt.Errorf("the current read map links to a newer one")
 	}
 	for sl := range s.dirty.all() {
-		if err := check(sl.key, sl.e, "dirty"); err != nil {
+		if err := check(sl.key, sl.box(t), "dirty"); err != nil {
 			return 0, err
 		}
 	}
@@ -281,7 +282,7 @@ func (d *dirtyMap[K, V]) check() error {
 		used := 0
 		for i := range t {
 			sl := &t[i]
-			if sl.e == nil {
+			if !sl.used() {
 				if *sl != (dirtySlot[K, V]{}) {
 					return 0, fmt.Errorf("free slot %d of the dirty map's %s holds key %v", i, name, sl.key)
 				}
@@ -291,8 +292,8 @@ func (d *dirtyMap[K, V]) check() error {
 				continue // moved: found in slots
 			}
 			used++
-			if got := d.get(d.hash(sl.key), sl.key); got != sl.e {
-				return 0, fmt.Errorf("dirty key %v (%s): get returns another entry (%p, want %p)", sl.key, name, got, sl.e)
+			if got := d.get(d.hash(sl.key), sl.key); got == nil || *got != *sl {
+				return 0, fmt.Errorf("dirty key %v (%s): get returns another slot (%p, want %p)", sl.key, name, got, sl)
 			}
 		}
 		return used, nil

@@ -67,9 +67,8 @@ func TestDeletedValueCollectable(t *testing.T) {
 
 // TestPromotedValueCollectable checks that a value stored with a new key,
 // then promoted and deleted, is collected with no sweep. Its first box sat
-// in an entry of dirty, whose block stays reachable through the segment
-// after the promotion copied the box into read (see newEntryLocked): the
-// copy must leave nothing in the old entry that holds the box.
+// in a slot of dirty, which the promotion copied into read (see
+// segment.dirty): nothing left behind may hold the box.
 func TestPromotedValueCollectable(t *testing.T) {
 	var m Map[int, *bigValue]
 	for i := range 100 {

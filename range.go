@@ -75,8 +75,8 @@ func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], f f
 	}
 	n := 0
 	for sl := range s.dirty.all() {
-		// Under mu a dirty entry is current: never moved or expunged.
-		if v, ok, _ := sl.e.load(); ok {
+		// Under mu a dirty slot is current (see segment.dirty).
+		if v, ok := sl.load(t); ok {
 			buf[n].k, buf[n].v = sl.key, v
 			n++
 		}

@@ -165,10 +165,12 @@ func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok 
 	// exists, since its read map is amended.
 	s := t.segs[segmentOf(h)].Load()
 	s.mu.Lock()
-	if e, _ := s.findLocked(t, h, key, r); e != nil {
+	if e, sl := s.findLocked(t, h, key, r); e != nil {
 		// Under mu, and before missLocked may promote: e is current, not
 		// moved.
 		value, ok, _ = e.load()
+	} else if sl != nil {
+		value, ok = sl.load(t)
 	}
 	if s.loadRead(t).amended() {
 		s.missLocked(t)
@@ -319,8 +321,8 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 			// emptyAmended, whose shared filter rules nothing out, the
 			// segment holds at most four keys). Allocate its box now,
 			// so that the lock is not held while the allocator works
-			// (or makes this goroutine help the collector); its entry
-			// comes from the segment's block (see newEntryLocked). If
+			// (or makes this goroutine help the collector); its slot
+			// in dirty holds the box itself (see segment.dirty). If
 			// the key turns out to be present after all, a Store
 			// stores the box there, and a LoadOrStore drops it unseen.
 			w.prepare()
@@ -394,8 +396,9 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 	for {
 		// read may have been promoted while we waited for mu: findLocked
 		// looks at the current one.
-		e, inDirty := s.findLocked(t, h, key, lacking)
-		if e == nil {
+		e, sl := s.findLocked(t, h, key, lacking)
+		inDirty := sl != nil
+		if e == nil && sl == nil {
 			if w.op.creates() {
 				// Every creating write stores its value into an absent
 				// key: the new entry holds w's box from the start.
@@ -409,9 +412,13 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 			break
 		}
 		var busy *box[K, V]
-		prev, changed, busy, _ = e.update(t, w) // never expunged: e is current
+		if inDirty {
+			prev, changed, busy = sl.update(t, w)
+		} else {
+			prev, changed, busy, _ = e.update(t, w) // never expunged: e is current
+		}
 		if busy != nil {
-			s.waitLocked(e, busy)
+			s.waitLocked(t, h, key, busy)
 			lacking = nil // the read map may have changed while we waited
 			continue
 		}

@@ -9,20 +9,21 @@ import (
 // This file holds the segment's slow paths: the code that runs with mu held
 // to count misses, add keys to the dirty map, and build new read maps.
 
-// findLocked returns the entry for key in read or dirty, and whether it came
-// from dirty. mu must be held, so read is current and the entry it returns
-// is neither expunged nor moved.
+// findLocked returns the entry of key in read, or its slot in dirty (see
+// segment.dirty), or neither if the key is absent. mu must be held, so
+// read is current and the entry it returns is neither expunged nor moved;
+// the slot stays valid until dirty next changes.
 //
 // lacking, if not nil, is a read map that the caller probed for key, before
 // taking mu, without finding it: if it is still the current one, the key is
 // still absent from it (no read map gains keys after publication), and
 // findLocked does not probe it again. A new key, and a delete of a key in
 // dirty, then probe the read map once, not twice.
-func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *readOnly[K, V]) (e *entry[K, V], inDirty bool) {
+func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *readOnly[K, V]) (e *entry[K, V], sl *dirtySlot[K, V]) {
 	r := s.loadRead(t)
 	if r != lacking {
 		if e = r.find(h, key); e != nil {
-			return e, false
+			return e, nil
 		}
 	}
 	// With mu held the filter holds every key of dirty (keys enter it
@@ -30,17 +31,15 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *rea
 	// saves a lookup in a dirty map that may be large and cold: a stream of
 	// new keys pays one map operation each, not two.
 	if !r.amended() || !r.mayHaveDirty(h) {
-		return nil, false
+		return nil, nil
 	}
-	e = s.dirty.get(h, key)
-	return e, e != nil
+	return nil, s.dirty.get(h, key)
 }
 
-// addDirtyLocked adds an entry for key, whose hash is h and which neither
-// read nor dirty holds, to the dirty map, marking read amended, and returns
-// it. The entry holds b, the key's first value box, or nothing (deleted) if
-// b is nil. It is fresh (see newEntryLocked), so no other goroutine can
-// reach it before mu is released: b needs no CAS.
+// addDirtyLocked adds key, whose hash is h and which neither read nor
+// dirty holds, to the dirty map, marking read amended, and returns its
+// slot. The slot holds b, the key's first value box, or the deleted
+// sentinel if b is nil (see segment.dirty).
 //
 // The key's bit goes into read's dirty filter before the key goes into
 // dirty: a reader that finds the bit clear may then report the key absent
@@ -54,7 +53,7 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *rea
 // design does, until a promotion fills read (a handful of misses, with
 // dirty that small) or the fifth key brings a real filter. A Clear and a
 // Store then allocate two objects fewer: no read map, no filter.
-func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K, V]) *entry[K, V] {
+func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K, V]) *dirtySlot[K, V] {
 	r := s.loadRead(t)
 	switch {
 	case !r.amended():
@@ -85,15 +84,14 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 	if r != t.emptyAmended { // shared: its filter already passes every key
 		r.addToFilter(h)
 	}
-	ne := s.newEntryLocked()
-	if b != nil {
-		ne.p.Store(b)
+	if b == nil {
+		b = t.deleted
 	}
-	s.dirty.put(h, key, ne)
+	sl := s.dirty.put(h, key, b)
 	if s.dirty.len() > spareMax {
 		s.dirtyBig = true
 	}
-	return ne
+	return sl
 }
 
 // refilterLocked publishes a copy of the amended read map whose dirty
@@ -111,18 +109,18 @@ func (s *segment[K, V]) refilterLocked(t *table[K, V]) *readOnly[K, V] {
 	return nr
 }
 
-// deletedDirtyLocked records that a write deleted an entry of the dirty
-// map. The entry stays in dirty, deleted, as sync.Map's do: a key that is
-// deleted and stored again and again (a churning key) then finds its entry
+// deletedDirtyLocked records that a write deleted a key of the dirty map.
+// The key stays in dirty, deleted, as sync.Map's entries do: a key that is
+// deleted and stored again and again (a churning key) then finds its slot
 // under the lock, where dropping it would make the segment drop and remake
 // its dirty map, filter and read map on every cycle; and the next promotion
-// takes the entry to read if it is live by then, where its writes are
+// takes the key to read if it is live by then, where its writes are
 // lock-free. The value is already released; a promotion takes the deleted
-// entry to read as a tombstone, and the sweeps drop it from either map if
+// key to read as a tombstone, and the sweeps drop it from either map if
 // it stays deleted, so the key never outlives two sweep delays with no
 // further call.
 //
-// A dirty map that is mostly deleted entries (new keys deleted soon after
+// A dirty map that is mostly deleted keys (new keys deleted soon after
 // they came) is purged at once instead, as compactLocked does for read, so
 // that such a stream neither grows dirty nor forces promotions.
 func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
@@ -134,27 +132,27 @@ func (s *segment[K, V]) deletedDirtyLocked(t *table[K, V]) {
 	s.armSweepLocked(t, s.loadRead(t).n+s.dirty.len())
 }
 
-// revivedDirtyLocked records that a deleted entry of dirty is live again,
-// or claimed by a compute that may revive it without mu: it no longer
-// counts as deleted (see segment.dirtyDead, which never overcounts).
+// revivedDirtyLocked records that a deleted key of dirty is live again,
+// or claimed by a compute that may revive it: it no longer counts as
+// deleted (see segment.dirtyDead, which never overcounts).
 func (s *segment[K, V]) revivedDirtyLocked() {
 	if s.dirtyDead > 0 {
 		s.dirtyDead--
 	}
 }
 
-// purgeDirtyLocked removes the deleted entries from dirty. When dirtyDead
-// says that every entry is deleted it drops them all with one clear;
-// otherwise it expunges the deleted ones, leaving the live ones (a compute
-// may revive a claimed entry without mu), and deletes those it expunged. If
-// dirty empties, read is no longer amended. O(len(dirty)), paid for by the
-// deletes that made the entries.
+// purgeDirtyLocked removes the deleted keys from dirty. When dirtyDead
+// says that every key is deleted it drops them all with one clear;
+// otherwise it marks the deleted ones, leaving the live ones and those a
+// compute owns, and deletes those it marked. If dirty empties, read is no
+// longer amended. O(len(dirty)), paid for by the deletes that made the
+// deleted keys.
 //
 // A big dirty map is replaced, not emptied in place: a dirty map keeps the
 // slots of the most keys it ever held (see dirtyMap), so a segment that
 // took a million new keys and lost them would otherwise keep a million
 // keys' worth of slots until the next promotion. The survivors, at most a
-// quarter of the entries when deletes trigger the purge, move to a map of
+// quarter of the keys when deletes trigger the purge, move to a map of
 // their size, and read gets a dirty filter of their size too.
 func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	// A purge usually finds every entry dead (a stream of new keys deleted
@@ -162,15 +160,16 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	// otherwise the deleted entries are expunged, then deleted.
 	purged, n := 0, s.dirty.len()
 	if s.dirtyDead == n {
-		// Every entry is deleted (dirtyDead never counts more than there
+		// Every key is deleted (dirtyDead never counts more than there
 		// are), and none can be revived once it leaves dirty: only
-		// holders of mu reach the entries of dirty, and a compute claims
-		// one under mu, which takes it out of dirtyDead. So the entries
-		// need no expunging, and the purge no pass over the map.
+		// holders of mu reach the slots of dirty, and a compute claims
+		// one under mu, which takes it out of dirtyDead. So the purge
+		// needs no pass over the map.
 		purged = n
 	} else {
 		for sl := range s.dirty.all() {
-			if sl.e.tryExpungeLocked(t, false) {
+			if sl.p == t.deleted || sl.p == t.swept {
+				sl.p = t.expunged // dropped below
 				purged++
 			}
 		}
@@ -187,8 +186,8 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	case s.dirtyBig:
 		survivors := newDirtyMap[K, V](n-purged, t.hasher.hash)
 		for sl := range s.dirty.all() {
-			if sl.e.p.Load() != t.expunged {
-				survivors.put(t.hasher.hash(sl.key), sl.key, sl.e)
+			if sl.p != t.expunged {
+				survivors.putSlot(t.hasher.hash(sl.key), *sl)
 			}
 		}
 		s.dirty = survivors
@@ -196,7 +195,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 		// The filter was sized for the old map: shrink it likewise.
 		s.refilterLocked(t)
 	default:
-		s.dirty.deleteIf(func(e *entry[K, V]) bool { return e.p.Load() == t.expunged })
+		s.dirty.deleteIf(func(sl *dirtySlot[K, V]) bool { return sl.p == t.expunged })
 	}
 	s.dirtyDead = 0
 	if s.dirty.len() == 0 {
@@ -273,7 +272,16 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	}
 	r.each(keep)
 	for sl := range s.dirty.all() {
-		keep(sl.key, sl.e)
+		switch {
+		case sl.p == t.swept, sl.p == t.deleted && !onlySwept:
+			sl.p = t.expunged // left out below
+			reclaimed++
+		case sl.p == t.deleted:
+			n++ // kept as a tombstone, as keep keeps a deleted entry
+			tombs++
+		default:
+			n++
+		}
 	}
 	// One add, not one per entry: writes read the line (see mapCounts).
 	t.counts.reclaimed.Add(uint64(reclaimed))
@@ -293,22 +301,17 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 		}
 		return true
 	})
-	// Only holders of mu reach the entries of dirty, so they need no link
-	// to nr, and most need no CAS: their state cannot change, and a copy
-	// will do. The copy leaves moved behind, not the box: the entry's
-	// block stays reachable while any of its entries is (see
-	// newEntryLocked), and must not keep the box's key and value alive.
-	// The exception is a compute's marker, which its owner may replace at
-	// any time (see entry.release): that entry moves by CAS, so the
-	// release fails and looks for the key again (see segment.finish).
+	// Only holders of mu reach the slots of dirty, so their states are
+	// copied as they are, a compute's mark included: the compute replaces
+	// it under mu, and finds it in nr then (see segment.finish). dirty is
+	// dropped below, and with it the slots' boxes.
 	for sl := range s.dirty.all() {
-		switch e, b := sl.e, sl.e.p.Load(); {
-		case b == t.expunged:
-		case b != nil && b.kind.computing():
-			e.moveLocked(nr.insert(t.hasher.hash(sl.key), sl.key), t)
-		default:
-			nr.insert(t.hasher.hash(sl.key), sl.key).p.Store(b)
-			e.p.Store(t.moved)
+		switch sl.p {
+		case t.expunged:
+		case t.deleted: // a tombstone: the new entry stays nil, deleted
+			nr.insert(t.hasher.hash(sl.key), sl.key)
+		default: // a value, or a compute's mark
+			nr.insert(t.hasher.hash(sl.key), sl.key).p.Store(sl.p)
 		}
 	}
 	// Third pass: move the entries of read, which lock-free writers may be
@@ -341,12 +344,6 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	s.dirty = nil
 	s.dirtyDead = 0
 	s.misses = 0
-	if n == 0 {
-		// A segment left with no key (every key deleted, then compacted
-		// or swept) keeps no entry block either: up to 512 bytes per
-		// segment otherwise. Its next key allocates a small one.
-		s.entries = nil
-	}
 	t.counts.promotions.Add(1)
 }
 
@@ -518,6 +515,11 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 			old++
 		}
 	})
+	for sl := range s.dirty.all() {
+		if sl.p == t.swept {
+			old++
+		}
+	}
 	if old > 0 {
 		s.rebuildLocked(t, true)
 	}
@@ -527,19 +529,20 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 			young++
 		}
 	})
+	for sl := range s.dirty.all() {
+		if sl.p == t.deleted {
+			sl.p = t.swept
+			young++
+		}
+	}
 	if young > 0 {
 		s.armSweepLocked(t, s.loadRead(t).n+s.dirty.len())
 	}
 }
 
-// eachLocked calls f for every entry of read and of dirty; mu must be held.
-// Both hold deleted entries: read its tombstones, dirty the new keys
-// deleted since the last promotion.
+// eachLocked calls f for every entry of read; mu must be held.
 func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
 	s.loadRead(t).each(func(_ K, e *entry[K, V]) bool { f(e); return true })
-	for sl := range s.dirty.all() {
-		f(sl.e)
-	}
 }
 
 // stopSweep stops the sweep timer of a table that Clear dropped, so the
@@ -572,3 +575,75 @@ func (s *segment[K, V]) stopSweep() {
 // deleted soon after (purged every compactMin keys or so) to reuse one map,
 // few enough that keeping it costs a couple of kilobytes at most.
 const spareMax = 2 * compactMin
+
+// load is entry.load for a slot of dirty, with the segment's mu held.
+func (sl *dirtySlot[K, V]) load(t *table[K, V]) (value V, ok bool) {
+	switch b := sl.p; {
+	case b == t.deleted, b == t.swept:
+		return value, false
+	case b.kind == kindValue, b.kind == kindComputeLoaded:
+		return b.value, true
+	}
+	return value, false // a compute's mark over an absent key
+}
+
+// update is entry.update for a slot of dirty, with the segment's mu held:
+// plain loads and stores, since no other goroutine reaches the slot. It
+// returns the mark of a compute that owns the key in busy, changing
+// nothing.
+func (sl *dirtySlot[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], changed bool, busy *box[K, V]) {
+	cur := sl.p
+	switch {
+	case cur == t.deleted, cur == t.swept:
+		cur = nil
+	case w.op.blind() && !t.counts.computed.Load():
+		// A value box, unread, as entry.update leaves it.
+	case cur.kind.computing():
+		return nil, false, cur
+	}
+	var next *box[K, V]
+	if w.op == opStore {
+		w.prepare()
+		next = w.nb
+	} else if next, changed = w.next(cur); !changed {
+		return cur, false, nil
+	}
+	if next == nil {
+		next = t.deleted
+	}
+	sl.p = next
+	return cur, true, nil
+}
+
+// box returns what the slot's key holds as an entry would hold it: a box,
+// nil (deleted), swept, or a compute's mark.
+func (sl *dirtySlot[K, V]) box(t *table[K, V]) *box[K, V] {
+	if sl.p == t.deleted {
+		return nil
+	}
+	return sl.p
+}
+
+// tryClaim is entry.tryClaim for a slot of dirty, with the segment's mu
+// held: a plain store installs the mark, and the compute removes it under
+// mu too (see segment.finish).
+func (sl *dirtySlot[K, V]) tryClaim(t *table[K, V], ifAbsent bool) (mk *marker[K, V], cur *box[K, V], busy *box[K, V]) {
+	cur = sl.p
+	switch {
+	case cur == t.deleted, cur == t.swept:
+		cur = nil
+	case cur.kind.computing():
+		if ifAbsent && cur.kind == kindComputeLoaded {
+			// Another compute owns a present key: it is present now.
+			return nil, cur, nil
+		}
+		return nil, nil, cur
+	}
+	if ifAbsent && cur != nil {
+		return nil, cur, nil
+	}
+	mk = new(marker[K, V])
+	mk.over(cur)
+	sl.p = &mk.b
+	return mk, nil, nil
+}

@@ -87,9 +87,9 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 		return true
 	})
 	for sl := range s.dirty.all() {
-		if _, ok, _ := sl.e.load(); ok {
+		if _, ok := sl.load(t); ok {
 			st.DirtyKeys++
-		} else if p := sl.e.p.Load(); p == nil || p == t.swept {
+		} else if p := sl.box(t); p == nil || p == t.swept {
 			st.Tombstones++
 		}
 	}

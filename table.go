@@ -45,6 +45,7 @@ type table[K comparable, V any] struct {
 	// Set once, like the fields above, and not needed by loads, so they
 	// come last, after the fields that loads read.
 	emptyAmended     *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
+	deleted          *box[K, V]      // the deleted sentinel, which only dirty slots hold (see segment.dirty); shared like expunged
 	dirtyHint        int             // sizes each segment's first dirty map (WithCapacity); 0 after Clear
 	valuesComparable bool            // staticallyComparable[V]()
 
@@ -104,25 +105,36 @@ type segment[K comparable, V any] struct {
 
 	// Guarded by mu.
 	mu sync.Mutex
-	// dirty holds the entries of the keys that read lacks, and nothing
-	// else: promotion merges it into a new read map instead of copying read
-	// into it. It is nil exactly when read is not amended, and then misses
-	// take no lock. Its entries are never expunged. They may be deleted (nil
-	// or swept): a deleted new key keeps its entry until the next promotion
-	// (which drops it if it is still deleted) or the sweeps, which treat
-	// it as a tombstone of read (see deletedDirtyLocked).
+	// dirty holds the keys that read lacks, and nothing else: promotion
+	// merges it into a new read map instead of copying read into it. It is
+	// nil exactly when read is not amended, and then misses take no lock.
+	//
+	// A key of dirty has no entry: only holders of mu reach dirty, so its
+	// slot holds the key's state itself (dirtySlot.p), read and written
+	// with plain loads and stores, where an entry would take a fresh
+	// entry's atomic store and then a CAS for each write. p is the key's
+	// value box; or the table's deleted sentinel (a deleted new key), or
+	// swept (deleted, and seen so by a sweep), which keep the key until the
+	// next promotion (which drops it if it is still deleted) or the
+	// sweeps, as for a tombstone of read (see deletedDirtyLocked); or the
+	// mark of a compute that owns the key, which the compute replaces under
+	// mu (see segment.finish). Expunged marks a slot that a purge or a
+	// rebuild is dropping, only while it runs. Measured against entries in
+	// blocks (scripts/ab.sh, 8 rounds, -cpu 1,2; BENCHMARKS.md):
+	// SwapMostlyMisses -19% / -8%, LoadOrStoreBalanced -18% at 1 CPU, 8
+	// bytes fewer per new key.
 	dirty *dirtyMap[K, V]
 	// misses counts the lock trips of amended reads since the last
 	// promotion; it is zero whenever dirty is nil.
 	misses int
-	// dirtyDead counts the deleted entries of dirty; it is never more than
-	// their number, so when it equals len(dirty) every entry is deleted
+	// dirtyDead counts the deleted keys of dirty; it is never more than
+	// their number, so when it equals len(dirty) every key is deleted
 	// (see purgeDirtyLocked). Deletes under mu add to it (see
 	// deletedDirtyLocked); revivals under mu take from it, and so does
-	// a compute's claim of a deleted entry (see claim), since the compute
-	// may revive it later without mu. It may fall short: a claim can take
-	// a deleted entry that the compute which deleted it has not yet
-	// counted (see dropDead). It is reset whenever dirty is purged or
+	// a compute's claim of a deleted key (see claim), since the compute
+	// may revive it. It may fall short: a claim can take a deleted key
+	// that the compute which deleted it has not yet counted (see
+	// dropDead). It is reset whenever dirty is purged or
 	// promoted.
 	dirtyDead int
 	// spare is an empty map kept from a purged dirty map, to be the next
@@ -147,8 +159,8 @@ type segment[K comparable, V any] struct {
 	waiters atomic.Int32
 
 	// The fields above fill the segment's first 64 bytes, and tally,
-	// entries, spareKeys, dirtyBig, settled, first and pending the next
-	// 64: the segment is 128 bytes, a size class whose objects the
+	// spareKeys, dirtyBig, settled, pending and padding the next 64: the
+	// segment is 128 bytes, a size class whose objects the
 	// allocator aligns to 64 bytes, so each half is one cache line
 	// (TestLayout checks the sizes).
 
@@ -167,11 +179,6 @@ type segment[K comparable, V any] struct {
 	// It sits apart from the fields above: writers update it, readers of
 	// the segment do not need it.
 	tally atomic.Int64
-	// entries is what is left of the segment's current block of dirty
-	// entries (see newEntryLocked): fresh entries, never handed out.
-	// Guarded by mu. It shares tally's line: a write that adds a key uses
-	// both.
-	entries []entry[K, V]
 	// spareKeys is how many keys the dirty map that became spare held when
 	// a purge emptied it, at most spareMax: the next dirty map, the spare,
 	// gets a filter sized for as many (see addDirtyLocked). Guarded by mu.
@@ -189,24 +196,22 @@ type segment[K comparable, V any] struct {
 	// new segment starts with it clear, and its first locked write need
 	// not store it.
 	settled atomic.Bool
-	// first is the segment's first block of entries (see newEntryLocked),
-	// in the room that padding would take: a new segment starts with
-	// entries = first[:], so that the first keys of a segment (a Clear and
-	// a Store, a small map) allocate no block. Like any block, it keeps no
-	// key or value alive once its entries leave dirty.
-	first [minEntryBlock]entry[K, V]
 	// pending is the change in live count, by writes under mu to entries
 	// of dirty (new keys, and deletes and revivals of keys not yet
 	// promoted), that tally does not hold yet (see addLiveLocked).
 	// Guarded by mu.
 	pending int64
+	// The second cache line's rest: writers of the segment's first line
+	// (the lock) and of the tally's must not share a line with another
+	// segment's.
+	_ [40]byte
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
 // read map and counts: what Clear installs. It allocates nothing
 // but the table, which holds no segment yet.
 func (t *table[K, V]) cleared() *table[K, V] {
-	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved,
+	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved, deleted: t.deleted,
 		counts: t.counts, empty: t.empty, emptyAmended: t.emptyAmended, valuesComparable: t.valuesComparable}
 }
 
@@ -233,7 +238,6 @@ func (t *table[K, V]) segment(i int) *segment[K, V] {
 		return s
 	}
 	s := &segment[K, V]{read: &t.reads[i]}
-	s.entries = s.first[:]
 	// Before the CAS: every goroutine that reaches the segment does so
 	// after it, and so after the bit (see made).
 	t.made.Or(1 << i)
@@ -251,6 +255,7 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		expunged:         &box[K, V]{kind: kindExpunged},
 		swept:            &box[K, V]{kind: kindSwept},
 		moved:            &box[K, V]{kind: kindMoved},
+		deleted:          &box[K, V]{kind: kindDeleted},
 		counts:           new(mapCounts),
 		empty:            new(readOnly[K, V]),
 		emptyAmended:     &readOnly[K, V]{filter: fullFilter},

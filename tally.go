@@ -25,10 +25,10 @@ package safemap
 //   - live is exact, as a 40-bit signed number, whatever tombs holds:
 //     adding tombs' deltas never changes the low 40 bits. Its range,
 //     ±2^39 keys in one segment, is beyond what memory holds (each key
-//     costs a box, an entry and a slot); it stays within the segment's
-//     keys of the true count, since pending, the difference, only counts
-//     writes to entries of dirty and is added in whenever a purge or a
-//     rebuild changes dirty's entries (see addLiveLocked).
+//     costs a box and a slot); it stays within the segment's keys of the
+//     true count, since pending, the difference, only counts writes to
+//     keys of dirty and is added in whenever a purge or a rebuild changes
+//     dirty's keys (see addLiveLocked).
 //   - tombs is exact modulo 2^24: it is the word less live, shifted, so a
 //     tombs that passes ±2^23 wraps around without touching live. The
 //     truth stays within [0, n] of the read map's n entries, give or take
@@ -66,7 +66,7 @@ func tooManyReadTombs(w int64, n int) bool {
 }
 
 // addLiveLocked adds d to the segment's live count for a write under mu to
-// an entry of dirty: a new key, or a delete or revival of a key not yet
+// a key of dirty: a new key, or a delete or revival of a key not yet
 // promoted. It adds d to pending, a plain field, not to tally: the atomic
 // add is a locked instruction (about 6.5 ns here), and a stream of new
 // keys deleted soon after (SwapMostlyMisses) made two of them per
