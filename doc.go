@@ -44,7 +44,7 @@
 //	                          v
 //	read  (atomic pointer) -> hash table of keys, each with its entry inline --.
 //	                                                                           +--> value box
-//	dirty (under mu)       -> hash table of new keys only, with their entries -'
+//	dirty (under mu)       -> hash table of new keys only, each with its box --'
 //
 //	misses >= threshold: promote: build a new read table from read + dirty,
 //	drop deleted entries, move the others' entries into it, publish it
@@ -57,7 +57,9 @@
 // boxes, each with a copy of its key; an entry is a pointer to its key's
 // current box, and every write swaps that pointer with a compare-and-swap.
 // A load hit reads the tag word and the entry, then the box, and compares
-// the key there. New keys go to the segment's dirty map, under its lock.
+// the key there. New keys go to the segment's dirty map, under its lock,
+// whose slots hold their boxes directly: only holders of the lock reach
+// them, so plain stores do there what compare-and-swaps do in read.
 // After enough loads have had to take the lock (misses), the dirty map is
 // merged into a new read table: only the segment's keys are copied, and the
 // dirty map is not rebuilt when the next new key comes. Each entry then
