@@ -168,7 +168,7 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 		}
 		var busy *box[K, V]
 		if sl != nil {
-			mk, cur, busy = sl.tryClaim(t, ifAbsent)
+			mk, cur, busy = sl.tryClaim(ifAbsent)
 		} else {
 			mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
 		}
@@ -252,10 +252,7 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 		// slot while mu is held (writers wait for the mark, and only
 		// rebuilds move it).
 		if e, sl := s.findLocked(t, h, key, nil); sl != nil {
-			sl.p = result
-			if result == nil {
-				sl.p = t.deleted
-			}
+			sl.set(t, result)
 		} else {
 			e.p.Store(result)
 		}

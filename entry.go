@@ -201,22 +201,9 @@ func (e *entry[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], c
 func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[K, V], cur *box[K, V], busy *box[K, V]) {
 	for {
 		old := e.p.Load()
-		cur = old
-		if cur != nil && cur.kind == kindSwept {
-			cur = nil // deleted
-		}
-		if cur != nil && cur.kind != kindValue {
-			if cur.kind == kindExpunged || cur.kind == kindMoved {
-				return nil, nil, nil
-			}
-			if ifAbsent && cur.kind == kindComputeLoaded {
-				// Another compute owns a present key: it is present now.
-				return nil, cur, nil
-			}
-			return nil, nil, cur
-		}
-		if ifAbsent && cur != nil {
-			return nil, cur, nil
+		var ok bool
+		if cur, busy, ok = claimable(old, ifAbsent); !ok {
+			return nil, cur, busy
 		}
 		if mk == nil {
 			mk = new(marker[K, V])
@@ -228,6 +215,31 @@ func (e *entry[K, V]) tryClaim(ifAbsent bool) (mk *marker[K, V], cur *box[K, V],
 			return mk, nil, nil
 		}
 	}
+}
+
+// claimable decides a compute's claim of a key whose entry or dirty slot
+// holds b. If the compute may install its mark, it reports ok, with cur the
+// key's box (nil if the key is deleted). Otherwise cur is the present box
+// that a claim with ifAbsent set declines, or busy the mark of another
+// compute to wait for, or both are nil: the entry is expunged or moved.
+func claimable[K comparable, V any](b *box[K, V], ifAbsent bool) (cur, busy *box[K, V], ok bool) {
+	if b != nil && (b.kind == kindSwept || b.kind == kindDeleted) {
+		b = nil // deleted
+	}
+	if b != nil && b.kind != kindValue {
+		switch {
+		case b.kind == kindExpunged || b.kind == kindMoved:
+			return nil, nil, false
+		case ifAbsent && b.kind == kindComputeLoaded:
+			// Another compute owns a present key: it is present now.
+			return b, nil, false
+		}
+		return nil, b, false
+	}
+	if ifAbsent && b != nil {
+		return b, nil, false
+	}
+	return b, nil, true
 }
 
 // release ends a compute: it stores the result box (nil deletes) in place

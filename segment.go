@@ -168,7 +168,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 		purged = n
 	} else {
 		for sl := range s.dirty.all() {
-			if sl.p == t.deleted || sl.p == t.swept {
+			if sl.deleted(t) {
 				sl.p = t.expunged // dropped below
 				purged++
 			}

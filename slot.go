@@ -8,7 +8,7 @@ package safemap
 // load is entry.load for a slot of dirty, with the segment's mu held.
 func (sl *dirtySlot[K, V]) load(t *table[K, V]) (value V, ok bool) {
 	switch b := sl.p; {
-	case b == t.deleted, b == t.swept:
+	case sl.deleted(t):
 		return value, false
 	case b.kind == kindValue, b.kind == kindComputeLoaded:
 		return b.value, true
@@ -23,7 +23,7 @@ func (sl *dirtySlot[K, V]) load(t *table[K, V]) (value V, ok bool) {
 func (sl *dirtySlot[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], changed bool, busy *box[K, V]) {
 	cur := sl.p
 	switch {
-	case cur == t.deleted, cur == t.swept:
+	case sl.deleted(t):
 		cur = nil
 	case w.op.blind() && !t.counts.computed.Load():
 		// A value box, unread, as entry.update leaves it.
@@ -37,10 +37,7 @@ func (sl *dirtySlot[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, 
 	} else if next, changed = w.next(cur); !changed {
 		return cur, false, nil
 	}
-	if next == nil {
-		next = t.deleted
-	}
-	sl.p = next
+	sl.set(t, next)
 	return cur, true, nil
 }
 
@@ -56,23 +53,28 @@ func (sl *dirtySlot[K, V]) box(t *table[K, V]) *box[K, V] {
 // tryClaim is entry.tryClaim for a slot of dirty, with the segment's mu
 // held: a plain store installs the mark, and the compute removes it under
 // mu too (see segment.finish).
-func (sl *dirtySlot[K, V]) tryClaim(t *table[K, V], ifAbsent bool) (mk *marker[K, V], cur *box[K, V], busy *box[K, V]) {
-	cur = sl.p
-	switch {
-	case cur == t.deleted, cur == t.swept:
-		cur = nil
-	case cur.kind.computing():
-		if ifAbsent && cur.kind == kindComputeLoaded {
-			// Another compute owns a present key: it is present now.
-			return nil, cur, nil
-		}
-		return nil, nil, cur
-	}
-	if ifAbsent && cur != nil {
-		return nil, cur, nil
+func (sl *dirtySlot[K, V]) tryClaim(ifAbsent bool) (mk *marker[K, V], cur *box[K, V], busy *box[K, V]) {
+	cur, busy, ok := claimable(sl.p, ifAbsent)
+	if !ok {
+		return nil, cur, busy
 	}
 	mk = new(marker[K, V])
 	mk.over(cur)
 	sl.p = &mk.b
 	return mk, nil, nil
+}
+
+// deleted reports whether the slot's key is deleted: the deleted sentinel,
+// or swept.
+func (sl *dirtySlot[K, V]) deleted(t *table[K, V]) bool {
+	return sl.p == t.deleted || sl.p == t.swept
+}
+
+// set stores b, the key's new box, in the slot: nil (deleted) as the
+// deleted sentinel, since a nil p marks a free slot.
+func (sl *dirtySlot[K, V]) set(t *table[K, V], b *box[K, V]) {
+	if b == nil {
+		b = t.deleted
+	}
+	sl.p = b
 }
