@@ -8,7 +8,9 @@ import "testing"
 // shares and nothing writes, and Stats still shows the keys in dirty; every
 // miss of the segment then takes the lock and still answers right; the
 // fifth key brings a read map with a filter of its own, holding every key
-// of dirty; and after Clear the new table uses the same shared map.
+// of dirty; Clear of keys that all wait in dirty empties the table in
+// place; and after a Clear that replaces the table the new one uses the
+// same shared map.
 func TestEmptyReadAmendsWithoutAllocating(t *testing.T) {
 	var m Map[int, int]
 	keys := keysInSegment(&m, 3, 6, 0)
@@ -62,6 +64,25 @@ func TestEmptyReadAmendsWithoutAllocating(t *testing.T) {
 	}
 	m2.mustCheck()
 
+	// Every key waits in dirty: Clear empties the table in place, and
+	// the segment goes back to the shared empty map.
+	m2.Clear()
+	if tb3 := m2.t.Load(); tb3 != tb2 || tb3.reads[3].Load() != tb2.empty {
+		t.Fatal("Clear of a map whose keys all wait in dirty did not empty its table in place")
+	}
+	m2.mustCheck()
+	m2.Store(keys[0], 1)
+	if v, ok := m2.Load(keys[0]); !ok || v != 1 {
+		t.Fatalf("Load(%d) = %d, %v after Clear and Store", keys[0], v, ok)
+	}
+	// A promoted key: Clear replaces the table, and the new one uses the
+	// map's shared emptyAmended.
+	for _, k := range others {
+		m2.Load(k) // misses through the lock, which promote
+	}
+	if tb2.reads[3].Load().n == 0 {
+		t.Fatal("the misses did not promote")
+	}
 	m2.Clear()
 	m2.Store(keys[0], 1)
 	if tb3 := m2.t.Load(); tb3 == tb2 || tb3.emptyAmended != tb2.emptyAmended || tb3.reads[3].Load() != tb2.emptyAmended {

@@ -117,6 +117,14 @@ func (m *Map[K, V]) checkInvariants() error {
 		if t.made.Load()&(1<<i) == 0 {
 			return fmt.Errorf("segment %d exists, but its bit in made is clear", i)
 		}
+		if t.filled.Load()&(1<<i) == 0 {
+			s.mu.Lock()
+			r, d := s.loadRead(t), s.dirty.len()
+			s.mu.Unlock()
+			if r.n != 0 || d != 0 {
+				return fmt.Errorf("segment %d: bit in filled clear, but %d entries in read and %d keys in dirty", i, r.n, d)
+			}
+		}
 		n, err := s.checkLocked(t, i)
 		if err != nil {
 			return fmt.Errorf("segment %d: %w", i, err)

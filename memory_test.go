@@ -262,16 +262,28 @@ func TestClearDropsSweepTargets(t *testing.T) {
 	}
 }
 
-// TestClearReleasesMemory checks that Clear drops every key and value at once.
+// TestClearReleasesMemory checks that Clear drops every key and value at
+// once: both the Clear that replaces the table (a key promoted) and the one
+// that empties it in place (every key in dirty; see clearInPlace).
 func TestClearReleasesMemory(t *testing.T) {
+	for _, inPlace := range []bool{false, true} {
+		t.Run(map[bool]string{false: "replaced", true: "in-place"}[inPlace], func(t *testing.T) {
+			testClearReleasesMemory(t, inPlace)
+		})
+	}
+}
+
+func testClearReleasesMemory(t *testing.T, inPlace bool) {
 	var m Map[int, *bigValue]
 	var done atomic.Bool
 	v := new(bigValue)
 	runtime.AddCleanup(v, func(*atomic.Bool) { done.Store(true) }, &done)
 	m.Store(1, v)
 	m.Store(2, new(bigValue))
-	m.promoteAll()
-	m.Delete(2) // arms a sweep timer on the old table; Clear must stop it
+	if !inPlace {
+		m.promoteAll()
+	}
+	m.Delete(2) // arms a sweep timer; a Clear that drops the table must stop it
 	// Every segment also gets the condition that writers waiting for a
 	// compute use (see waitLocked): it points to the segment, and the
 	// stopped timer must not reach it.
@@ -283,8 +295,12 @@ func TestClearReleasesMemory(t *testing.T) {
 		}
 	}
 	v = nil
+	tb := m.t.Load()
 	start := time.Now()
 	m.Clear()
+	if kept := m.t.Load() == tb; kept != inPlace {
+		t.Fatalf("Clear kept the table: %v, want %v", kept, inPlace)
+	}
 	// GC cycles with 1ms pauses, so that the cleanup goroutine gets to run,
 	// for up to 250ms: far less than the 500ms a sweep timer waits, so a
 	// value kept by the dropped table's timer would still fail the test.

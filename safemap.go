@@ -457,26 +457,31 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 
 // Clear deletes all the entries, resulting in an empty Map.
 //
-// Clear takes effect at one instant for every key: it replaces the map's
-// whole table with an empty one, and the map drops its references to every
-// old key and value at once. It is O(1), plus the allocation of the new
-// table; writes racing with it finish on the old table and are ordered
-// before it.
+// Clear takes effect at one instant for every key, and the map drops its
+// references to every old key and value at once. A map whose keys all
+// wait in small dirty maps (a map of a few keys, filled since it was made
+// or cleared, and not yet promoted) is emptied in place, segment by
+// segment under their locks, allocating nothing: O(keys), at most a few
+// dozen per segment. Any other map has its whole table replaced by an
+// empty one: O(1), plus the allocation of the new table; writes racing
+// with it finish on the old table and are ordered before it.
 func (m *Map[K, V]) Clear() {
-	old := m.t.Load()
-	if old == nil {
-		return
-	}
-	if old.untouched() {
-		// No segment was made when we looked, so no key was in old: the
-		// map was empty, and Clear linearizes at that load.
+	t := m.t.Load()
+	if t == nil || t.holdsNoKey() {
+		// No key in the map at that load: Clear linearizes there. (If
+		// another Clear replaced t after our load of m.t, the map held
+		// no key just after the replacement, within this call.)
 		return
 	}
 	m.initMu.Lock()
-	old = m.t.Load()
-	m.t.Store(old.cleared())
+	t = m.t.Load()
+	if t.clearInPlace() {
+		m.initMu.Unlock()
+		return
+	}
+	m.t.Store(t.cleared())
 	m.initMu.Unlock()
-	for s := range old.madeSegments() {
+	for s := range t.madeSegments() {
 		s.stopSweep()
 	}
 }

@@ -57,9 +57,14 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 	r := s.loadRead(t)
 	switch {
 	case !r.amended():
+		// The segment may be empty, its bit in filled clear: set it
+		// before the key enters dirty (see table.filled).
+		if bit := uint32(1) << segmentOf(h); t.filled.Load()&bit == 0 {
+			t.filled.Or(bit)
+		}
 		hint := 0
 		if s.read.Load() == nil {
-			hint = t.dirtyHint // the segment's first dirty map
+			hint = int(t.dirtyHint) // the segment's first dirty map
 		}
 		keys := hint // the keys the dirty filter is sized for
 		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {

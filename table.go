@@ -3,6 +3,7 @@ package safemap
 import (
 	"hash/maphash"
 	"iter"
+	"math"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,7 @@ type table[K comparable, V any] struct {
 	// come last, after the fields that loads read.
 	emptyAmended     *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
 	deleted          *box[K, V]      // the deleted sentinel, which only dirty slots hold (see segment.dirty); shared like expunged
-	dirtyHint        int             // sizes each segment's first dirty map (WithCapacity); 0 after Clear
+	dirtyHint        int32           // sizes each segment's first dirty map (WithCapacity); 0 after Clear
 	valuesComparable bool            // staticallyComparable[V]()
 
 	// made has bit i set once segment i may exist: its creators set it
@@ -56,6 +57,16 @@ type table[K comparable, V any] struct {
 	// pointers (about 250 of the 2,000 instructions of a Clear and a
 	// Store, scripts/cachesim.sh).
 	made atomic.Uint32
+	// filled has bit i set while segment i may hold a key, and clear only
+	// while it holds none: no key in its dirty map and no entry in its
+	// read map, deleted or not, so that no lock-free write can revive
+	// one. addDirtyLocked sets the bit, under the segment's mu, before the
+	// segment's first key since it was last empty enters dirty; only
+	// clearInPlace clears it, under mu, once it has emptied the segment.
+	// So a goroutine that loads filled and finds bit i clear knows that
+	// segment i held no key at that load, and that any key it gains was
+	// added after it (see clearInPlace, Clear).
+	filled atomic.Uint32
 }
 
 // mapCounts holds what every table of a map shares and counts: the counts
@@ -262,7 +273,7 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		valuesComparable: staticallyComparable[V](),
 	}
 	if capacity > 0 {
-		t.dirtyHint = capacity/segments + 1
+		t.dirtyHint = int32(min(capacity/segments+1, math.MaxInt32))
 	}
 	return t
 }
@@ -300,12 +311,10 @@ func checkHashable[K comparable](key K) {
 	maphash.Comparable(unhashableSeed, key)
 }
 
-// untouched reports whether no key was ever added to t: no segment was
-// made, and keys are added only under a segment's lock. A segment made
-// later is reached only after its bit is set (see made), so if made is
-// zero, no key was in t when it was loaded.
-func (t *table[K, V]) untouched() bool {
-	return t.made.Load() == 0
+// holdsNoKey reports whether t held no key at one instant during the
+// call: every bit of filled was clear at its load.
+func (t *table[K, V]) holdsNoKey() bool {
+	return t.filled.Load() == 0
 }
 
 // madeSegments returns the segments of t that existed when it was called

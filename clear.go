@@ -1,0 +1,110 @@
+package safemap
+
+import "math/bits"
+
+// This file holds Clear's in-place path: emptying the segments of the
+// current table under their locks, where replacing the table would
+// allocate a new one (352 bytes), and the next writes each segment, dirty
+// map and read map again: 4 allocations and 648 bytes for a Clear and a
+// Store, against sync.Map's 2 and 208.
+
+// clearInPlace empties t, the map's current table, without replacing it,
+// and reports whether it did; if not, it changes nothing. The caller holds
+// m.initMu, which keeps t current and other Clears out: only one goroutine
+// at a time holds more than one segment's lock, so they need no order.
+//
+// It locks each segment whose bit in filled is set, and loads filled again
+// until no new bit has appeared: at that last load, every segment that
+// holds a key is locked, and the others hold none (see table.filled).
+// Clear linearizes at that load. A key added to an unlocked segment is
+// added after its bit is set, so after the load: ordered after the Clear.
+//
+// It empties the locked segments only if each passes clearableLocked: no
+// entry in its read map, no compute's mark, no big dirty map. Without
+// entries in read, the segments' lock-free paths find every key absent
+// from read, and either end there (the read map is not amended, or its
+// dirty filter rules the key out), which is true before the Clear and
+// after it, or take mu and see the segment emptied. Entries of read could
+// not be emptied at one instant: lock-free readers and writers use them
+// while we hold mu.
+func (t *table[K, V]) clearInPlace() bool {
+	var locked uint32
+	for f := t.filled.Load(); f != locked; f = t.filled.Load() {
+		// Only clearInPlace clears bits, so f holds every bit of locked.
+		for b := f &^ locked; b != 0; b &= b - 1 {
+			i := bits.TrailingZeros32(b)
+			// The bit was set under the segment's lock, after the
+			// segment was published: it exists.
+			t.segs[i].Load().mu.Lock()
+			locked |= 1 << i
+		}
+	}
+	var live [segments]int
+	ok := true
+	for b := locked; b != 0 && ok; b &= b - 1 {
+		i := bits.TrailingZeros32(b)
+		live[i], ok = t.segs[i].Load().clearableLocked(t)
+	}
+	for b := locked; b != 0; b &= b - 1 {
+		i := bits.TrailingZeros32(b)
+		s := t.segs[i].Load()
+		if ok {
+			s.clearLocked(t, i, live[i])
+		}
+		s.mu.Unlock()
+	}
+	return ok
+}
+
+// clearableLocked reports whether clearInPlace may empty the segment, and
+// if so, how many keys of dirty are live. It may not if:
+//
+//   - read has entries, which lock-free writers and readers use without
+//     mu (see clearInPlace);
+//   - a compute owns a key of dirty: its finish must find its mark in the
+//     key's slot, under mu (see segment.finish);
+//   - dirty is big: clearing its slots would make Clear O(slots), where
+//     replacing the table is O(1).
+//
+// O(len(dirty)), at most spareMax keys.
+func (s *segment[K, V]) clearableLocked(t *table[K, V]) (live int, ok bool) {
+	if s.loadRead(t).n != 0 || s.dirty != nil && s.dirtyBig {
+		return 0, false
+	}
+	for sl := range s.dirty.all() {
+		switch {
+		case sl.p.kind == kindValue:
+			live++
+		case sl.p.kind.computing():
+			return 0, false
+		}
+	}
+	return live, true
+}
+
+// clearLocked empties segment i of t, whose dirty map holds all its keys,
+// live of them present (see clearableLocked), and clears its bit in filled.
+// Its dirty map, emptied, becomes its spare, as a purge that finds every
+// key deleted leaves it (see purgeDirtyLocked): it keeps no key or box.
+func (s *segment[K, V]) clearLocked(t *table[K, V], i, live int) {
+	if s.dirty != nil {
+		n := s.dirty.len()
+		s.dirty.clear()
+		s.spare, s.spareKeys = s.dirty, int16(min(n, spareMax))
+		s.dirty = nil
+	}
+	// tally's live count plus pending is the segment's live count, less
+	// the adds of writes still in flight: a compute that ended adds its
+	// change after it unlocks mu (see finish), a lock-free delete on an
+	// older read map after its CAS. Adding the difference, rather than
+	// storing zero, lets those adds land and leave the count right; tombs
+	// is set for an empty read map, give or take such adds, as a rebuild
+	// sets it.
+	s.tally.Add(tallyDelta(s.pending-int64(live), -tallyTombs(s.tally.Load())))
+	s.pending = 0
+	s.dirtyDead, s.misses = 0, 0
+	// Readers that loaded the old read map, which has no entries, find
+	// nothing in it; those that follow its filter to mu see dirty gone.
+	s.read.Store(t.empty)
+	t.filled.And(^uint32(1 << i))
+}

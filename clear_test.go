@@ -1,0 +1,216 @@
+package safemap
+
+import (
+	"sync"
+	"testing"
+)
+
+// TestClearInPlace checks Clear of a map whose keys all wait in small dirty
+// maps: it keeps the table, empties every segment, clears filled, leaves
+// each dirty map as its segment's spare with no key in it; the map then
+// works on as before, and Len, Range and the invariants agree
+// (TestAllocs counts its allocations).
+func TestClearInPlace(t *testing.T) {
+	var m Map[int, int]
+	var keys []int
+	for i := range 5 { // segments 0..4, three keys each, all in dirty
+		keys = append(keys, keysInSegment(&m, i, 3, 0)...)
+	}
+	for _, k := range keys {
+		m.Store(k, k)
+	}
+	m.Delete(keys[0]) // a deleted key of dirty
+	m.mustCheck()
+	tb := m.t.Load()
+	if tb.filled.Load() != 0b11111 {
+		t.Fatalf("filled = %b, want 11111", tb.filled.Load())
+	}
+	m.Clear()
+	if m.t.Load() != tb {
+		t.Fatal("Clear replaced the table of a map whose keys all wait in dirty")
+	}
+	if f := tb.filled.Load(); f != 0 {
+		t.Fatalf("filled = %b after Clear, want 0", f)
+	}
+	for i := range 5 {
+		s := tb.segs[i].Load()
+		if s.dirty != nil || s.loadRead(tb) != tb.empty || s.spare == nil || s.spare.len() != 0 {
+			t.Fatalf("segment %d after Clear: dirty %v, read empty %v, spare %v", i, s.dirty != nil, s.loadRead(tb) == tb.empty, s.spare)
+		}
+		for _, sl := range s.spare.slots {
+			if sl != (dirtySlot[int, int]{}) {
+				t.Fatalf("segment %d: the spare still holds key %d", i, sl.key)
+			}
+		}
+	}
+	m.mustCheck()
+	if n := m.Len(); n != 0 {
+		t.Fatalf("Len() = %d after Clear", n)
+	}
+	m.Range(func(k, v int) bool { t.Fatalf("Range visited %d after Clear", k); return false })
+	for _, k := range keys {
+		if v, ok := m.Load(k); ok {
+			t.Fatalf("Load(%d) = %d, true after Clear", k, v)
+		}
+	}
+	// The map works on: new keys, a Clear of an empty map, promotion.
+	for _, k := range keys[:6] {
+		if _, loaded := m.LoadOrStore(k, -k); loaded {
+			t.Fatalf("LoadOrStore(%d) found a cleared key", k)
+		}
+	}
+	if n := m.Len(); n != 6 {
+		t.Fatalf("Len() = %d, want 6", n)
+	}
+	m.promoteAll()
+	for _, k := range keys[:6] {
+		if v, ok := m.Load(k); !ok || v != -k {
+			t.Fatalf("Load(%d) = %d, %v; want %d, true", k, v, ok, -k)
+		}
+	}
+	m.mustCheck()
+}
+
+// TestClearInPlaceDeclines checks the maps that Clear empties by replacing
+// the table instead: one with a key in a read map, one whose dirty map is
+// big, and one with a compute in flight on a key of dirty. Each ends empty
+// and consistent, and the compute's result, ordered before the Clear, is
+// gone with it.
+func TestClearInPlaceDeclines(t *testing.T) {
+	t.Run("promoted", func(t *testing.T) {
+		var m Map[int, int]
+		a, b := keysInSegment(&m, 0, 1, 0)[0], keysInSegment(&m, 1, 1, 0)[0]
+		m.Store(a, 1)
+		m.promoteAll()
+		m.Store(b, 2) // segment 1 could be emptied in place, segment 0 not
+		tb := m.t.Load()
+		m.Clear()
+		if m.t.Load() == tb {
+			t.Fatal("Clear kept a table with a key in a read map")
+		}
+		if _, ok := tb.segs[1].Load().dirty.get(tb.hasher.hash(b), b).load(tb); !ok {
+			t.Fatal("Clear changed the old table's segment 1 before it declined")
+		}
+		mustBeEmpty(t, &m, a, b)
+	})
+	t.Run("big", func(t *testing.T) {
+		var m Map[int, int]
+		keys := keysInSegment(&m, 2, spareMax+1, 0)
+		for _, k := range keys {
+			m.Store(k, k)
+		}
+		tb := m.t.Load()
+		m.Clear()
+		if m.t.Load() == tb {
+			t.Fatal("Clear emptied a big dirty map in place")
+		}
+		mustBeEmpty(t, &m, keys...)
+	})
+	t.Run("compute", func(t *testing.T) {
+		var m Map[int, int]
+		k := keysInSegment(&m, 3, 1, 0)[0]
+		m.Store(k, 1)
+		tb := m.t.Load()
+		running, cleared, out := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(out)
+			m.Compute(k, func(old int, loaded bool) (int, ComputeOp) {
+				close(running)
+				<-cleared
+				return old + 1, UpdateOp
+			})
+		}()
+		<-running
+		m.Clear() // the compute's mark holds k's slot: no in-place Clear
+		close(cleared)
+		<-out
+		if m.t.Load() == tb {
+			t.Fatal("Clear emptied a segment in place under a compute's mark")
+		}
+		mustBeEmpty(t, &m, k)
+	})
+}
+
+// mustBeEmpty checks that m holds none of keys, and no key at all.
+func mustBeEmpty(t *testing.T, m *Map[int, int], keys ...int) {
+	t.Helper()
+	for _, k := range keys {
+		if v, ok := m.Load(k); ok {
+			t.Fatalf("Load(%d) = %d, true after Clear", k, v)
+		}
+	}
+	if n := m.Len(); n != 0 {
+		t.Fatalf("Len() = %d after Clear", n)
+	}
+	m.mustCheck()
+}
+
+// TestClearInPlaceAtomic races an in-place Clear with goroutines whose
+// calls would see a Clear that is not atomic across segments:
+//
+//   - a reader loads a key of one segment, then one of another, both
+//     present before the Clear and never stored again: having found the
+//     first absent, it must find the second absent too. A Clear that
+//     emptied one segment, then the other, would let it see the second.
+//   - a writer stores a new key in a segment that holds none, then loads
+//     a key of another segment: if it finds that key present, its Store
+//     came before the Clear, which must have removed the new key too. A
+//     Clear that did not look at filled again after its locks were taken
+//     would miss the segment (see clearInPlace).
+func TestClearInPlaceAtomic(t *testing.T) {
+	rounds := 20000
+	if testing.Short() {
+		rounds = 4000
+	}
+	var m Map[int, int]
+	seg := make([]int, 4)
+	for i := range seg {
+		seg[i] = keysInSegment(&m, i, 1, 0)[0]
+	}
+	a, b, c, d := seg[0], seg[1], seg[2], seg[3]
+	// Three more keys in each of the first three segments: a Load of a
+	// key of dirty counts a miss, and a segment promotes (and so is
+	// emptied by replacing the table) once its misses reach its keys.
+	var more []int
+	for i := range 3 {
+		more = append(more, keysInSegment(&m, i, 3, 1000)...)
+	}
+	for range rounds {
+		for _, k := range append([]int{a, b, c}, more...) {
+			m.Store(k, 1)
+		}
+		tb := m.t.Load()
+		var wg sync.WaitGroup
+		var firstGone, secondHere, cHere, dStored bool
+		start := make(chan struct{})
+		wg.Add(3)
+		go func() { defer wg.Done(); <-start; m.Clear() }()
+		go func() {
+			defer wg.Done()
+			<-start
+			_, okA := m.Load(a)
+			_, okB := m.Load(b)
+			firstGone, secondHere = !okA, okB
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			m.Store(d, 1)
+			dStored = true
+			_, cHere = m.Load(c)
+		}()
+		close(start)
+		wg.Wait()
+		if m.t.Load() != tb {
+			t.Fatal("Clear replaced the table; the test checks nothing")
+		}
+		if firstGone && secondHere {
+			t.Fatal("a reader found one segment cleared, then another not")
+		}
+		if _, okD := m.Load(d); dStored && cHere && okD {
+			t.Fatal("a Store ordered before the Clear survived it")
+		}
+		m.mustCheck()
+		m.Clear()
+	}
+}
