@@ -71,15 +71,8 @@ func (s *segment[K, V]) clearableLocked(t *table[K, V]) (live int, ok bool) {
 	if s.loadRead(t).n != 0 || s.dirty != nil && s.dirtyBig {
 		return 0, false
 	}
-	for sl := range s.dirty.all() {
-		switch {
-		case sl.p.kind == kindValue:
-			live++
-		case sl.p.kind.computing():
-			return 0, false
-		}
-	}
-	return live, true
+	live, marked := s.dirty.census()
+	return live, !marked
 }
 
 // clearLocked empties segment i of t, whose dirty map holds all its keys,
@@ -100,7 +93,11 @@ func (s *segment[K, V]) clearLocked(t *table[K, V], i, live int) {
 	// storing zero, lets those adds land and leave the count right; tombs
 	// is set for an empty read map, give or take such adds, as a rebuild
 	// sets it.
-	s.tally.Add(tallyDelta(s.pending-int64(live), -tallyTombs(s.tally.Load())))
+	// Usually the delta is zero (pending holds the keys' adds, tombs
+	// nothing), and the add, a locked instruction, is skipped.
+	if d := tallyDelta(s.pending-int64(live), -tallyTombs(s.tally.Load())); d != 0 {
+		s.tally.Add(d)
+	}
 	s.pending = 0
 	s.dirtyDead, s.misses = 0, 0
 	// Readers that loaded the old read map, which has no entries, find
