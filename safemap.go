@@ -35,8 +35,11 @@ import (
 //
 // [the Go memory model]: https://go.dev/ref/mem
 type Map[K comparable, V any] struct {
-	// initMu serialises the creation and replacement of t: the first write
-	// and Clear. Being a Mutex, it also lets go vet catch copies of a Map.
+	// initMu serialises the creation and replacement of t (the first write
+	// and Clear) and the Clears that empty t in place, so that only one
+	// goroutine at a time holds more than one segment's lock (see
+	// clearInPlace). Being a Mutex, it also lets go vet catch copies of a
+	// Map.
 	initMu sync.Mutex
 	// t is nil until the first write, and then never nil again. It may be
 	// loaded without a lock at any time; it is stored only with initMu held.
