@@ -93,6 +93,7 @@ func (s *segment[K, V]) clearLocked(t *table[K, V], i, live int) {
 	// storing zero, lets those adds land and leave the count right; tombs
 	// is set for an empty read map, give or take such adds, as a rebuild
 	// sets it.
+	//
 	// Usually the delta is zero (pending holds the keys' adds, tombs
 	// nothing), and the add, a locked instruction, is skipped.
 	if d := tallyDelta(s.pending-int64(live), -tallyTombs(s.tally.Load())); d != 0 {

@@ -464,8 +464,8 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 // references to every old key and value at once. A map whose keys all
 // wait in small dirty maps (a map of a few keys, filled since it was made
 // or cleared, and not yet promoted) is emptied in place, segment by
-// segment under their locks, allocating nothing: O(keys), at most a few
-// dozen per segment. Any other map has its whole table replaced by an
+// segment under their locks, allocating nothing: O(keys), at most 64 per
+// segment. Any other map has its whole table replaced by an
 // empty one: O(1), plus the allocation of the new table; writes racing
 // with it finish on the old table and are ordered before it.
 func (m *Map[K, V]) Clear() {

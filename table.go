@@ -18,9 +18,11 @@ const (
 	segments    = 1 << segmentBits
 )
 
-// A table is everything a Map holds between two calls of Clear: the segments
-// with their read maps, dirty maps and counts. Clear replaces the whole table
-// with one atomic store, so that it takes effect at one instant for every key.
+// A table is everything a Map holds between two calls of Clear that replace
+// it: the segments with their read maps, dirty maps and counts. Clear
+// replaces the whole table with one atomic store, so that it takes effect at
+// one instant for every key; a map whose keys all wait in small dirty maps
+// it empties in place instead (see clearInPlace).
 type table[K comparable, V any] struct {
 	// Set once, before the table is published, and never written again.
 	hasher   hasher[K]
