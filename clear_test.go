@@ -1,8 +1,11 @@
 package safemap
 
 import (
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestClearInPlace checks Clear of a map whose keys all wait in small dirty
@@ -212,5 +215,53 @@ func TestClearInPlaceAtomic(t *testing.T) {
 		}
 		m.mustCheck()
 		m.Clear()
+	}
+}
+
+// TestClearFromCallbacks calls Clear from inside a Compute callback, a
+// LoadOrCompute value function and a Range callback, on a map whose keys
+// wait in dirty (where Clear may empty the table in place) and on one
+// whose keys were promoted. Clear waits for no compute's mark (it declines
+// the in-place path instead) and runs with no segment lock held by the
+// callback's caller, so none of them may wedge; each leaves an empty,
+// consistent map, the compute's write ordered before the Clear.
+func TestClearFromCallbacks(t *testing.T) {
+	for _, promoted := range []bool{false, true} {
+		fill := func(m *Map[int, int]) {
+			for k := range 8 {
+				m.Store(k, k)
+			}
+			if promoted {
+				m.promoteAll()
+			}
+		}
+		// A wedge would hang the test goroutine: a watchdog reports it.
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(wedgeTimeout):
+				buf := make([]byte, 1<<20)
+				panic(fmt.Sprintf("Clear from a callback wedged:\n%s", buf[:runtime.Stack(buf, true)]))
+			}
+		}()
+		var m Map[int, int]
+		fill(&m)
+		if v, ok := m.Compute(3, func(old int, loaded bool) (int, ComputeOp) {
+			m.Clear()
+			return old + 1, UpdateOp
+		}); !ok || v != 4 {
+			t.Errorf("promoted %v: Compute returned %d, %v; want 4, true", promoted, v, ok)
+		}
+		mustBeEmpty(t, &m, 3)
+
+		fill(&m)
+		m.LoadOrCompute(100, func() int { m.Clear(); return 1 })
+		mustBeEmpty(t, &m, 3, 100)
+
+		fill(&m)
+		m.Range(func(k, v int) bool { m.Clear(); return true })
+		mustBeEmpty(t, &m, 3)
+		close(done)
 	}
 }
