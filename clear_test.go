@@ -161,23 +161,31 @@ func mustBeEmpty(t *testing.T, m *Map[int, int], keys ...int) {
 //     Clear that did not look at filled again after its locks were taken
 //     would miss the segment (see clearInPlace).
 func TestClearInPlaceAtomic(t *testing.T) {
+	// a, b and c in three segments, or in one; d always in a fourth.
+	t.Run("segments", func(t *testing.T) { testClearInPlaceAtomic(t, false) })
+	t.Run("one-segment", func(t *testing.T) { testClearInPlaceAtomic(t, true) })
+}
+
+func testClearInPlaceAtomic(t *testing.T, oneSegment bool) {
 	rounds := 20000
 	if testing.Short() {
 		rounds = 4000
 	}
 	var m Map[int, int]
-	seg := make([]int, 4)
-	for i := range seg {
-		seg[i] = keysInSegment(&m, i, 1, 0)[0]
+	segOf := []int{0, 1, 2}
+	if oneSegment {
+		segOf = []int{0, 0, 0}
 	}
-	a, b, c, d := seg[0], seg[1], seg[2], seg[3]
-	// Three more keys in each of the first three segments: a Load of a
-	// key of dirty counts a miss, and a segment promotes (and so is
-	// emptied by replacing the table) once its misses reach its keys.
-	var more []int
-	for i := range 3 {
-		more = append(more, keysInSegment(&m, i, 3, 1000)...)
+	var abc, more []int
+	for j, i := range segOf {
+		keys := keysInSegment(&m, i, 4, 0)
+		abc = append(abc, keys[j])
+		// Three more keys in each segment: a Load of a key of dirty
+		// counts a miss, and a segment promotes (and so is emptied by
+		// replacing the table) once its misses reach its keys.
+		more = append(more, keysInSegment(&m, i, 3, 1000*(j+1))...)
 	}
+	a, b, c, d := abc[0], abc[1], abc[2], keysInSegment(&m, 3, 1, 0)[0]
 	for range rounds {
 		for _, k := range append([]int{a, b, c}, more...) {
 			m.Store(k, 1)
@@ -264,4 +272,30 @@ func TestClearFromCallbacks(t *testing.T) {
 		mustBeEmpty(t, &m, 3)
 		close(done)
 	}
+}
+
+// TestConcurrentClears runs Go's Clear workload (a Clear, then a Store of
+// a new key) from several goroutines, so that Clears race each other and
+// the Stores that set bits in filled. None may wedge (a build whose Clear
+// of a single segment took no initMu once left another Clear looping for a
+// bit that it had cleared; see BENCHMARKS.md), and the map ends
+// consistent.
+func TestConcurrentClears(t *testing.T) {
+	var m Map[int, int]
+	n := iterations(20000)
+	var wg sync.WaitGroup
+	for g := range workers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				m.Clear()
+				m.Store(g*n+i%64, i)
+			}
+		}()
+	}
+	waitOrFail(t, &wg)
+	m.mustCheck()
+	m.Clear()
+	mustBeEmpty(t, &m)
 }
