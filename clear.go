@@ -29,8 +29,13 @@ import "math/bits"
 // while we hold mu.
 func (t *table[K, V]) clearInPlace() bool {
 	var locked uint32
-	for f := t.filled.Load(); f != locked; f = t.filled.Load() {
-		// Only clearInPlace clears bits, so f holds every bit of locked.
+	// Only clearInPlace clears bits, under initMu, so f holds every bit of
+	// locked; the loop still ends on no unlocked bit, not on f == locked,
+	// which would wait forever if another path cleared a bit between our
+	// load and our lock (no key can enter a segment whose lock we hold).
+	// A build whose Clear of one segment took no initMu did just that
+	// (TestConcurrentClears).
+	for f := t.filled.Load(); f&^locked != 0; f = t.filled.Load() {
 		for b := f &^ locked; b != 0; b &= b - 1 {
 			i := bits.TrailingZeros32(b)
 			// The bit was set under the segment's lock, after the
