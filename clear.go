@@ -76,8 +76,15 @@ func (s *segment[K, V]) clearableLocked(t *table[K, V]) (live int, ok bool) {
 	if s.loadRead(t).n != 0 || s.dirty != nil && s.dirtyBig {
 		return 0, false
 	}
-	live, marked := s.dirty.census()
-	return live, !marked
+	for sl := range s.dirty.all() {
+		switch {
+		case sl.p.kind == kindValue:
+			live++
+		case sl.p.kind.computing():
+			return 0, false
+		}
+	}
+	return live, true
 }
 
 // clearLocked empties segment i of t, whose dirty map holds all its keys,

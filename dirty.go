@@ -218,32 +218,6 @@ func (d *dirtyMap[K, V]) all() iter.Seq[*dirtySlot[K, V]] {
 	}
 }
 
-// census returns how many keys of d are live (their slots hold value
-// boxes) and whether a compute's mark holds any. A nil d is empty.
-// O(slots).
-func (d *dirtyMap[K, V]) census() (live int, marked bool) {
-	if d == nil {
-		return 0, false
-	}
-	live, marked = censusOf(d.slots)
-	oldLive, oldMarked := censusOf(d.old[d.moved:]) // the keys not yet moved
-	return live + oldLive, marked || oldMarked
-}
-
-// censusOf is census over one table of slots.
-func censusOf[K comparable, V any](slots []dirtySlot[K, V]) (live int, marked bool) {
-	for i := range slots {
-		switch p := slots[i].p; {
-		case p == nil: // free
-		case p.kind == kindValue:
-			live++
-		case p.kind.computing():
-			marked = true
-		}
-	}
-	return live, marked
-}
-
 // clear removes every key, keeping the slots (and dropping old). O(slots).
 func (d *dirtyMap[K, V]) clear() {
 	if d.old != nil {
