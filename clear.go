@@ -90,13 +90,18 @@ func (s *segment[K, V]) clearableLocked(t *table[K, V]) (live int, ok bool) {
 // clearLocked empties segment i of t, whose dirty map holds all its keys,
 // live of them present (see clearableLocked), and clears its bit in filled.
 // Its dirty map, emptied, becomes its spare, as a purge that finds every
-// key deleted leaves it (see purgeDirtyLocked): it keeps no key or box.
+// key deleted leaves it (see spareDirtyLocked): it keeps no key or box.
 func (s *segment[K, V]) clearLocked(t *table[K, V], i, live int) {
 	if s.dirty != nil {
 		n := s.dirty.len()
 		s.dirty.clear()
-		s.spare, s.spareKeys = s.dirty, int16(min(n, spareMax))
-		s.dirty = nil
+		// read has no entries: it becomes t.empty.
+		s.spareDirtyLocked(t, n)
+	} else {
+		// read is not amended and has no entries: t.empty, or nil, which
+		// t.empty replaces (so that the next dirty map, as after a Clear
+		// that replaces the table, takes no capacity hint).
+		s.read.Store(t.empty)
 	}
 	// tally's live count plus pending is the segment's live count, less
 	// the adds of writes still in flight: a compute that ended adds its
@@ -113,8 +118,7 @@ func (s *segment[K, V]) clearLocked(t *table[K, V], i, live int) {
 	}
 	s.pending = 0
 	s.dirtyDead, s.misses = 0, 0
-	// Readers that loaded the old read map, which has no entries, find
-	// nothing in it; those that follow its filter to mu see dirty gone.
-	s.read.Store(t.empty)
+	// Readers that loaded the old read map, which has no entries, found
+	// nothing in it; those that followed its filter to mu see dirty gone.
 	t.filled.And(^uint32(1 << i))
 }

@@ -204,13 +204,20 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	}
 	s.dirtyDead = 0
 	if s.dirty.len() == 0 {
-		s.spare = s.dirty // empty (or nil, if big): no key stays reachable through it
-		// A spare held at most spareMax keys; a big map is not kept.
-		s.spareKeys = int16(min(n, spareMax))
-		s.dirty = nil
-		s.misses = 0
-		s.read.Store(s.loadRead(t).unamended(t))
+		s.spareDirtyLocked(t, n)
 	}
+}
+
+// spareDirtyLocked retires the dirty map, which holds no key now (or is
+// nil: a big map is not kept) and held n keys before it was emptied: it
+// becomes the segment's spare, and read is no longer amended. A spare held
+// at most spareMax keys.
+func (s *segment[K, V]) spareDirtyLocked(t *table[K, V], n int) {
+	s.spare = s.dirty // empty or nil: no key stays reachable through it
+	s.spareKeys = int16(min(n, spareMax))
+	s.dirty = nil
+	s.misses = 0
+	s.read.Store(s.loadRead(t).unamended(t))
 }
 
 // missLocked counts a lock trip that an amended read map caused, and
