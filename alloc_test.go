@@ -81,4 +81,16 @@ func TestAllocs(t *testing.T) {
 	if got := testing.AllocsPerRun(200, func() { mc.Clear(); mc.Store(k, k); k++ }); got > 1 {
 		t.Errorf("Clear and Store: %v allocations per call; budget 1", got)
 	}
+	// A promotion's read map: one allocation for a segment's first five
+	// keys (one bucket, see smallReadOnly), three past them (the map, its
+	// buckets and its keys); its next link is in the map (see link).
+	for _, c := range []struct{ n, budget int }{{1, 1}, {5, 1}, {6, 3}, {1000, 3}} {
+		var r *readOnly[string, int]
+		if got := testing.AllocsPerRun(100, func() { r = newReadOnly[string, int](c.n) }); got > float64(c.budget) {
+			t.Errorf("newReadOnly(%d): %v allocations per call; budget %d", c.n, got, c.budget)
+		}
+		if r.next != &r.link || len(r.buckets) != bucketsFor(c.n) || len(r.keys) != len(r.buckets) {
+			t.Errorf("newReadOnly(%d): next %p (link at %p), %d buckets and %d key arrays, want %d", c.n, r.next, &r.link, len(r.buckets), len(r.keys), bucketsFor(c.n))
+		}
+	}
 }

@@ -80,8 +80,8 @@ type bucket[K comparable, V any] struct {
 // forward bucket by bucket until it finds the key or a bucket without the
 // key's overflow bit. Building never fills every slot, so every probe ends.
 type readOnly[K comparable, V any] struct {
-	// 88 bytes (a 96-byte allocation), none of them written after
-	// publication: loads read buckets, and misses of an amended map
+	// 96 bytes (a size class of its own), none of them written after
+	// publication but link: loads read buckets, and misses of an amended map
 	// filter, the first 48. The count of deleted entries, which lock-free
 	// writers update, lives in the segment (see segment.tally).
 
@@ -113,16 +113,44 @@ type readOnly[K comparable, V any] struct {
 	next *atomic.Pointer[readOnly[K, V]]
 
 	n int // entries in buckets, live or not
+
+	// link is the pointer that next points to in the read map that
+	// newReadOnly built, in the 8 bytes that the 96-byte size class left
+	// over, rather than an allocation of its own. Copies (see amend) leave
+	// theirs unused and point to the original's: they keep the original
+	// alive, which holds nothing they do not share but its 96 bytes (it
+	// has no filter; see amend).
+	link atomic.Pointer[readOnly[K, V]]
 }
 
-// newReadOnly returns an empty read map with room for n entries.
+// A smallReadOnly is a read map of one bucket, with its bucket and keys in
+// the same allocation: a segment of at most five keys (bucketsFor) gets its
+// read map from one allocation rather than three. Copies of the map (see
+// amend) point into it through buckets, keys and next, which keeps it
+// whole while any of them lives, as separate allocations would be kept.
+type smallReadOnly[K comparable, V any] struct {
+	r    readOnly[K, V]
+	b    [1]bucket[K, V]
+	keys [1][slotsPerBucket]K
+}
+
+// newReadOnly returns an empty read map with room for n entries. Its filter
+// is nil: amend makes the amended copies.
 func newReadOnly[K comparable, V any](n int) *readOnly[K, V] {
-	r := new(readOnly[K, V])
-	if n > 0 {
-		r.buckets = make([]bucket[K, V], bucketsFor(n))
-		r.keys = make([][slotsPerBucket]K, len(r.buckets))
-		r.next = new(atomic.Pointer[readOnly[K, V]])
+	if n <= 0 {
+		return new(readOnly[K, V])
 	}
+	var r *readOnly[K, V]
+	if nb := bucketsFor(n); nb == 1 {
+		s := new(smallReadOnly[K, V])
+		r = &s.r
+		r.buckets, r.keys = s.b[:], s.keys[:]
+	} else {
+		r = new(readOnly[K, V])
+		r.buckets = make([]bucket[K, V], nb)
+		r.keys = make([][slotsPerBucket]K, nb)
+	}
+	r.next = &r.link
 	return r
 }
 
