@@ -181,8 +181,8 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 			s.revivedDirtyLocked()
 		}
 		// Count the miss only now: a promotion drops deleted keys, and a
-		// dirty key may be deleted for a moment (a compute on it just
-		// ended in a delete and dropDead has not yet counted it). Once
+		// dirty key may be deleted for a moment (a Delete, or a compute
+		// that ended in one, and a Store to come). Once
 		// claimed, the key is pending and promotion keeps it: it copies
 		// the mark to the key's entry in read, and finish finds it there.
 		if inDirty && s.loadRead(t).amended() {
@@ -245,6 +245,7 @@ func (s *segment[K, V]) wake() {
 // rebuild has moved the marker since, finish looks for the key under mu,
 // where its entry or slot is current.
 func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[K, V], result *box[K, V]) {
+	counted := false
 	if e == nil || !e.release(mk, result) {
 		s.mu.Lock()
 		// A marker is never expunged or dropped, so the key's current
@@ -253,6 +254,18 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 		// rebuilds move it).
 		if e, sl := s.findLocked(t, h, key, nil); sl != nil {
 			sl.set(t, result)
+			if result == nil {
+				// A delete in dirty is counted under the lock that made
+				// it, as the other writers count theirs: once mu is
+				// released, a Store and a Delete, or a Clear, may
+				// revive and delete the key again, and a count taken
+				// later could not tell that delete, already counted,
+				// from this one. Counted twice, dirtyDead would pass
+				// the deleted keys, and a purge that trusts it would
+				// drop live keys (TestComputeDeleteCountedOnce).
+				s.deletedDirtyLocked(t)
+				counted = true
+			}
 		} else {
 			e.p.Store(result)
 		}
@@ -265,25 +278,27 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 	case mk.old != nil && result == nil:
 		s.tally.Add(tallyDelta(-1, 0))
 	}
-	if result == nil {
+	if result == nil && !counted {
 		s.dropDead(t, h, key, mk.old != nil)
 	}
 }
 
-// dropDead takes mu and makes sure the deleted entry of key goes: if it is
-// in the dirty map, it counts toward purging dirty; if a live key of read was
-// deleted (wasLive), it counts as a tombstone of read; otherwise a sweep
-// will drop it. Another goroutine may have revived, replaced or dropped the
-// entry meanwhile; then there is nothing to do.
+// dropDead takes mu and makes sure the deleted entry of key, in read, goes:
+// if a live key was deleted (wasLive), it counts as a tombstone of read;
+// otherwise a sweep will drop it. Another goroutine may have revived,
+// replaced or dropped the entry meanwhile; then there is nothing to do. A
+// deleted key found in dirty is not the compute's: a compute that
+// deleted a key of dirty counted it in finish, and a key that the compute
+// deleted in read can reach dirty only once a rebuild has dropped it and
+// a writer has added it anew, and whoever deleted it there counted it.
+// (Only tombstones of read may be counted twice, which costs an early
+// rebuild at worst; see tally.)
 func (s *segment[K, V]) dropDead(t *table[K, V], h uint64, key K, wasLive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, sl := s.findLocked(t, h, key, nil)
 	switch {
 	case sl != nil:
-		if sl.p == t.deleted {
-			s.deletedDirtyLocked(t)
-		}
 	case e == nil || e.p.Load() != nil:
 	case wasLive:
 		s.deletedLocked(t, s.loadRead(t), s.tally.Add(tallyDelta(0, 1)))

@@ -410,3 +410,56 @@ func TestPurgeDirty(t *testing.T) {
 		}
 	})
 }
+
+// TestClearInPlaceReleasesGrownDirty checks that an in-place Clear
+// drops every value of a dirty map past its inline slots, including one
+// caught mid-growth (old not yet moved: the 4th, 7th, 13th and 25th keys
+// start a growth; at least one case must be caught), so that nothing
+// stays reachable through the spare.
+func TestClearInPlaceReleasesGrownDirty(t *testing.T) {
+	sawGrowth := false
+	defer func() {
+		if !t.Failed() && !sawGrowth {
+			t.Error("no case caught a growth in progress")
+		}
+	}()
+	for _, n := range []int{4, 7, 13, 25, 40, spareMax} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var m Map[int, *bigValue]
+			seg := m.segmentOf(0)
+			var done atomic.Int64
+			stored := 0
+			for k := 0; stored < n; k++ {
+				if m.segmentOf(k) != seg {
+					continue
+				}
+				v := new(bigValue)
+				runtime.AddCleanup(v, func(d *atomic.Int64) { d.Add(1) }, &done)
+				m.Store(k, v)
+				stored++
+			}
+			tb := m.t.Load()
+			s := tb.segs[seg].Load()
+			s.mu.Lock()
+			growing := s.dirty.old != nil
+			s.mu.Unlock()
+			if growing {
+				sawGrowth = true
+			}
+			m.Clear()
+			if m.t.Load() != tb {
+				t.Fatal("Clear replaced the table")
+			}
+			start := time.Now()
+			for done.Load() < int64(n) && time.Since(start) < 250*time.Millisecond {
+				runtime.GC()
+				time.Sleep(time.Millisecond)
+			}
+			if got := done.Load(); got != int64(n) {
+				t.Fatalf("%d of %d values still reachable after an in-place Clear (growth in progress: %v)", int64(n)-got, n, growing)
+			}
+			m.mustCheck()
+			runtime.KeepAlive(&m)
+		})
+	}
+}

@@ -142,12 +142,13 @@ type segment[K comparable, V any] struct {
 	misses int
 	// dirtyDead counts the deleted keys of dirty; it is never more than
 	// their number, so when it equals len(dirty) every key is deleted
-	// (see purgeDirtyLocked). Deletes under mu add to it (see
-	// deletedDirtyLocked); revivals under mu take from it, and so does
-	// a compute's claim of a deleted key (see claim), since the compute
-	// may revive it. It may fall short: a claim can take a deleted key
-	// that the compute which deleted it has not yet counted (see
-	// dropDead). It is reset whenever dirty is purged or
+	// (see purgeDirtyLocked). Every delete of a key of dirty is counted
+	// under the mu that made it, a compute's too (see finish), by
+	// deletedDirtyLocked; revivals under mu take from it, and so does a
+	// compute's claim of a deleted key (see claim), since the compute may
+	// revive it. A delete counted later, after mu was released, could not
+	// tell itself from a delete made meanwhile and counted already, and
+	// would count that one twice. It is reset whenever dirty is purged or
 	// promoted.
 	dirtyDead int
 	// spare is an empty map kept from a purged dirty map, to be the next
