@@ -51,6 +51,12 @@ type dirtyMap[K comparable, V any] struct {
 	moved int
 	// hash is the map's hash function (table.hasher.hash).
 	hash func(K) uint64
+	// gone is what a slot of old holds once its key has moved to slots:
+	// a box that is no value (the table's moved sentinel), so that the
+	// slot stays in use and the probes of old stay whole, while the
+	// key's box, which slots now holds and later writes replace there,
+	// is not kept reachable from old (TestDirtyGrowthReleasesValues).
+	gone *box[K, V]
 	// inline is the first slots. Once the map outgrows them it clears
 	// them, so that they keep no key or box alive.
 	inline [dirtyInline]dirtySlot[K, V]
@@ -84,9 +90,9 @@ const dirtyInline = 4
 const dirtyMoveStep = 32
 
 // newDirtyMap returns an empty dirty map with room for hint keys, hashing
-// keys with hash.
-func newDirtyMap[K comparable, V any](hint int, hash func(K) uint64) *dirtyMap[K, V] {
-	d := &dirtyMap[K, V]{hash: hash}
+// keys with hash; gone is a box that is no value (see dirtyMap.gone).
+func newDirtyMap[K comparable, V any](hint int, hash func(K) uint64, gone *box[K, V]) *dirtyMap[K, V] {
+	d := &dirtyMap[K, V]{hash: hash, gone: gone}
 	d.slots = d.inline[:]
 	if size := dirtySlotsFor(hint); size > dirtyInline {
 		d.slots = make([]dirtySlot[K, V], size)
@@ -180,8 +186,11 @@ func (d *dirtyMap[K, V]) place(h uint64, s dirtySlot[K, V]) *dirtySlot[K, V] {
 // once every slot has moved.
 func (d *dirtyMap[K, V]) move(k int) {
 	for end := min(d.moved+k, len(d.old)); d.moved < end; d.moved++ {
-		if s := d.old[d.moved]; s.used() {
-			d.place(d.hash(s.key), s)
+		if s := &d.old[d.moved]; s.used() {
+			d.place(d.hash(s.key), *s)
+			// The key is found in slots from now on, first (see get);
+			// here it only keeps the probes of old whole.
+			s.p = d.gone
 		}
 	}
 	if d.old != nil && d.moved == len(d.old) {

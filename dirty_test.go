@@ -22,7 +22,7 @@ func TestDirtyMapModel(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(len(name))))
 			for round := range 40 {
-				d := newDirtyMap[int, int](rng.IntN(3)*round, hash)
+				d := newDirtyMap[int, int](rng.IntN(3)*round, hash, new(box[int, int]))
 				model := map[int]*box[int, int]{}
 				for range 300 {
 					switch op := rng.IntN(20); {
@@ -104,7 +104,7 @@ func TestDirtyMapSizes(t *testing.T) {
 		t.Fatal("a nil dirty map yields a key")
 	}
 	for _, n := range []int{0, 1, 3, 4, 6, 7, 100, 1000} {
-		d := newDirtyMap[int, int](n, func(k int) uint64 { return uint64(k) })
+		d := newDirtyMap[int, int](n, func(k int) uint64 { return uint64(k) }, new(box[int, int]))
 		size := len(d.slots)
 		if inline := &d.slots[0] == &d.inline[0]; inline != (n <= dirtyInline*3/4) {
 			t.Errorf("newDirtyMap(%d): inline = %v", n, inline)
@@ -124,7 +124,7 @@ func TestDirtyMapSizes(t *testing.T) {
 // table needs to grow, and the old table is dropped then.
 func TestDirtyMapGrowth(t *testing.T) {
 	hash := func(k int) uint64 { return hashWord(uint64(k), 0x1234, 0x5678) }
-	d := newDirtyMap[int, int](0, hash)
+	d := newDirtyMap[int, int](0, hash, new(box[int, int]))
 	model := map[int]*box[int, int]{}
 	put := func(k int) {
 		e := new(box[int, int])

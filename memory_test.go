@@ -463,3 +463,72 @@ func TestClearInPlaceReleasesGrownDirty(t *testing.T) {
 		})
 	}
 }
+
+// fillMidGrowth stores 50 new keys in segment 0 of m, each with a value
+// whose collection sets its flag in done: the 49th key starts a growth of
+// the dirty map from 64 slots to 128 and the 50th moves the first 32 old
+// slots (dirtyMoveStep). It returns the keys whose old slot has been moved:
+// they live in slots now, and old still holds a copy of their slot.
+func fillMidGrowth(t *testing.T, m *Map[int, *bigValue], done map[int]*atomic.Bool) (moved []int) {
+	t.Helper()
+	for _, k := range keysInSegment(m, 0, 50, 0) {
+		v := new(bigValue)
+		f := new(atomic.Bool)
+		done[k] = f
+		runtime.AddCleanup(v, func(f *atomic.Bool) { f.Store(true) }, f)
+		m.Store(k, v)
+	}
+	s := m.t.Load().segs[0].Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.dirty
+	if d == nil || d.old == nil || d.moved == 0 {
+		t.Fatalf("no growth caught mid-move")
+	}
+	for i := range d.old[:d.moved] {
+		if sl := &d.old[i]; sl.used() {
+			moved = append(moved, sl.key)
+		}
+	}
+	if len(moved) == 0 {
+		t.Fatal("no key moved yet")
+	}
+	return moved
+}
+
+// TestDirtyGrowthReleasesValues: Delete drops the map's reference to the
+// value at once, and Swap and Store to the value they replace, for a key
+// of a dirty map that is growing, whose slot the growth has copied to the
+// new table. The old table, whose probes must stay whole until the move
+// ends, held the copied slot's box until the growth ended (more inserts),
+// a purge or a promotion: for a Swap, with no further call, for good.
+func TestDirtyGrowthReleasesValues(t *testing.T) {
+	for _, op := range []string{"Delete", "Swap"} {
+		t.Run(op, func(t *testing.T) {
+			var m Map[int, *bigValue]
+			done := map[int]*atomic.Bool{}
+			moved := fillMidGrowth(t, &m, done)
+			for _, k := range moved {
+				if op == "Delete" {
+					m.Delete(k)
+				} else {
+					m.Swap(k, nil)
+				}
+			}
+			for i := 0; i < 5 && !done[moved[len(moved)-1]].Load(); i++ {
+				runtime.GC()
+			}
+			kept := 0
+			for _, k := range moved {
+				if !collected(done[k], 5) {
+					kept++
+				}
+			}
+			if kept > 0 {
+				t.Errorf("%d of %d values still reachable after GC", kept, len(moved))
+			}
+			m.mustCheck()
+			runtime.KeepAlive(&m)
+		})
+	}
+}

@@ -4,7 +4,7 @@ import "testing"
 
 // keysInSegment returns n keys, starting from from, that fall in segment i
 // of m.
-func keysInSegment(m *Map[int, int], i, n, from int) []int {
+func keysInSegment[V any](m *Map[int, V], i, n, from int) []int {
 	var keys []int
 	for k := from; len(keys) < n; k++ {
 		if m.segmentOf(k) == i {

@@ -68,7 +68,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 		}
 		keys := hint // the keys the dirty filter is sized for
 		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {
-			s.dirty = newDirtyMap[K, V](hint, t.hasher.hash)
+			s.dirty = newDirtyMap[K, V](hint, t.hasher.hash, t.moved)
 			s.dirtyBig = hint > spareMax
 		} else {
 			// The spare filled to spareKeys before it was purged: a stream
@@ -189,7 +189,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	case purged == n:
 		s.dirty.clear()
 	case s.dirtyBig:
-		survivors := newDirtyMap[K, V](n-purged, t.hasher.hash)
+		survivors := newDirtyMap[K, V](n-purged, t.hasher.hash, t.moved)
 		for sl := range s.dirty.all() {
 			if sl.p != t.expunged {
 				survivors.putSlot(t.hasher.hash(sl.key), *sl)
