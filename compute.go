@@ -245,67 +245,103 @@ func (s *segment[K, V]) wake() {
 // rebuild has moved the marker since, finish looks for the key under mu,
 // where its entry or slot is current.
 func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], mk *marker[K, V], result *box[K, V]) {
-	counted := false
-	if e == nil || !e.release(mk, result) {
+	released := e != nil && e.release(mk, result)
+	if !released {
 		s.mu.Lock()
 		// A marker is never expunged or dropped, so the key's current
 		// entry or slot holds it; no one else changes a marked entry or
 		// slot while mu is held (writers wait for the mark, and only
 		// rebuilds move it).
-		if e, sl := s.findLocked(t, h, key, nil); sl != nil {
+		e, sl := s.findLocked(t, h, key, nil)
+		if e == nil && sl == nil {
+			// A key that is not equal to itself (a NaN, or a key
+			// holding one), which == never finds: its claim added it
+			// to dirty anew, as Store adds such a key each time.
+			e, sl = s.findMarkLocked(t, &mk.b)
+		}
+		// A delete is counted under the lock that made it, as the other
+		// writers count theirs: once mu is released, a Store and a
+		// Delete, or a Clear, may revive and delete the key again, and a
+		// count taken later could not tell that delete, perhaps counted
+		// already, from this one. Counted twice, the deleted keys of
+		// dirty (dirtyDead) passed their number, and a purge that
+		// trusted the count dropped live keys
+		// (TestComputeDeleteCountedOnce).
+		if sl != nil {
 			sl.set(t, result)
 			if result == nil {
-				// A delete in dirty is counted under the lock that made
-				// it, as the other writers count theirs: once mu is
-				// released, a Store and a Delete, or a Clear, may
-				// revive and delete the key again, and a count taken
-				// later could not tell that delete, already counted,
-				// from this one. Counted twice, dirtyDead would pass
-				// the deleted keys, and a purge that trusts it would
-				// drop live keys (TestComputeDeleteCountedOnce).
 				s.deletedDirtyLocked(t)
-				counted = true
 			}
 		} else {
 			e.p.Store(result)
+			if result == nil {
+				s.deletedReadLocked(t, mk.old != nil)
+			}
 		}
 		s.mu.Unlock()
 	}
 	s.wake()
 	switch {
+	case mk.old == nil && result != nil && released:
+		// A deleted entry of read revived in place: a tombstone fewer,
+		// as for a Store that revives one (see counted). (An entry that
+		// a rebuild moved, with the mark on it, was no tombstone of the
+		// new map.)
+		s.tally.Add(tallyDelta(1, -1))
 	case mk.old == nil && result != nil:
 		s.tally.Add(tallyDelta(1, 0))
 	case mk.old != nil && result == nil:
 		s.tally.Add(tallyDelta(-1, 0))
 	}
-	if result == nil && !counted {
+	if result == nil && released {
 		s.dropDead(t, h, key, mk.old != nil)
 	}
 }
 
-// dropDead takes mu and makes sure the deleted entry of key, in read, goes:
-// if a live key was deleted (wasLive), it counts as a tombstone of read;
-// otherwise a sweep will drop it. Another goroutine may have revived,
-// replaced or dropped the entry meanwhile; then there is nothing to do. A
-// deleted key found in dirty is not the compute's: a compute that
-// deleted a key of dirty counted it in finish, and a key that the compute
-// deleted in read can reach dirty only once a rebuild has dropped it and
-// a writer has added it anew, and whoever deleted it there counted it.
-// (Only tombstones of read may be counted twice, which costs an early
-// rebuild at worst; see tally.)
+// findMarkLocked returns the entry of read, or the slot of dirty, that
+// holds mark, for finish, whose key == cannot find. O(keys of the
+// segment); mu must be held. The mark is there: finish's compute put it
+// there and only rebuilds move it, under mu, to the current read map.
+func (s *segment[K, V]) findMarkLocked(t *table[K, V], mark *box[K, V]) (e *entry[K, V], sl *dirtySlot[K, V]) {
+	for d := range s.dirty.all() {
+		if d.p == mark {
+			return nil, d
+		}
+	}
+	s.loadRead(t).each(func(_ K, x *entry[K, V]) bool {
+		if x.p.Load() == mark {
+			e = x
+		}
+		return e == nil
+	})
+	return e, nil
+}
+
+// dropDead takes mu and makes sure the deleted entry of key, in read, goes
+// (see deletedReadLocked), for a compute that deleted it without mu.
+// Another goroutine may have revived, replaced or dropped the entry
+// meanwhile; then there is nothing to do. A deleted key found in dirty is
+// not the compute's: a key that the compute deleted in read can reach
+// dirty only once a rebuild has dropped it and a writer has added it anew,
+// and whoever deleted it there counted it. (Only tombstones of read may be
+// counted twice, which costs an early rebuild at worst; see tally.)
 func (s *segment[K, V]) dropDead(t *table[K, V], h uint64, key K, wasLive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, sl := s.findLocked(t, h, key, nil)
-	switch {
-	case sl != nil:
-	case e == nil || e.p.Load() != nil:
-	case wasLive:
-		s.deletedLocked(t, s.loadRead(t), s.tally.Add(tallyDelta(0, 1)))
-	default:
-		// A key that was never present (its LoadOrCompute panicked after a
-		// promotion moved the entry to read): no delete to count, but the
-		// sweep must still drop the entry and its key.
-		s.armSweepLocked(t, s.loadRead(t).n)
+	if e, sl := s.findLocked(t, h, key, nil); sl == nil && e != nil && e.p.Load() == nil {
+		s.deletedReadLocked(t, wasLive)
 	}
+}
+
+// deletedReadLocked counts a compute's delete of a key's entry in read,
+// which is nil now: if the key was live (wasLive), as a tombstone of read;
+// otherwise a sweep must still drop the entry and its key (a key that
+// was never present: a LoadOrCompute that panicked after a promotion
+// moved its entry to read, or a compute that deleted an absent key).
+func (s *segment[K, V]) deletedReadLocked(t *table[K, V], wasLive bool) {
+	if wasLive {
+		s.deletedLocked(t, s.loadRead(t), s.tally.Add(tallyDelta(0, 1)))
+		return
+	}
+	s.armSweepLocked(t, s.loadRead(t).n)
 }
