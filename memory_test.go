@@ -439,10 +439,7 @@ func TestClearInPlaceReleasesGrownDirty(t *testing.T) {
 				stored++
 			}
 			tb := m.t.Load()
-			s := tb.segs[seg].Load()
-			s.mu.Lock()
-			growing := s.dirty.old != nil
-			s.mu.Unlock()
+			growing := dirtyGrowing(tb.segs[seg].Load())
 			if growing {
 				sawGrowth = true
 			}
@@ -462,6 +459,20 @@ func TestClearInPlaceReleasesGrownDirty(t *testing.T) {
 			runtime.KeepAlive(&m)
 		})
 	}
+}
+
+// dirtyGrowing reports whether the segment's dirty map is growing. It is a
+// function of its own, not inlined, so that nothing it reads stays in its
+// caller's frame: read inline, under GOARCH=386, the old table's pointer
+// stayed there and kept the table, and the values in it, reachable after
+// Clear had dropped it (the values were not collected even once the map
+// itself was gone).
+//
+//go:noinline
+func dirtyGrowing[K comparable, V any](s *segment[K, V]) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirty.old != nil
 }
 
 // fillMidGrowth stores 50 new keys in segment 0 of m, each with a value
