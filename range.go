@@ -78,6 +78,9 @@ func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], f f
 		// Under mu a dirty slot is current (see segment.dirty).
 		if v, ok := sl.load(t); ok {
 			buf[n].k, buf[n].v = sl.key, v
+			if sl.p.kind == kindValue {
+				buf[n].k = sl.p.key // see rangeRead
+			}
 			n++
 		}
 	}
@@ -103,12 +106,24 @@ func (t *table[K, V]) rangeRead(r *readOnly[K, V], f func(key K, value V) bool) 
 			if b.tags>>(8*j)&0x80 == 0 {
 				break // slots fill in order: the rest are empty
 			}
-			v, ok, moved := b.entries[j].load()
-			if moved {
+			k := ks[j]
+			p := b.entries[j].p.Load()
+			var v V
+			ok := false
+			switch {
+			case p == nil:
+			case p.kind == kindValue:
+				// The key as the last write gave it, as Go's maps report
+				// it where equal keys differ (+0 and -0 as float keys):
+				// a value box holds the key it was stored with (see box).
+				k, v, ok = p.key, p.value, true
+			case p.kind == kindComputeLoaded:
+				v, ok = p.value, true
+			case p.kind == kindMoved:
 				// A rebuild since r was loaded: the value is in a newer map.
-				v, ok = r.loadMoved(t.hasher.hash(ks[j]), ks[j])
+				v, ok = r.loadMoved(t.hasher.hash(k), k)
 			}
-			if ok && !f(ks[j], v) {
+			if ok && !f(k, v) {
 				return false
 			}
 		}

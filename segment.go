@@ -334,11 +334,22 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 		r.next.Store(nr)
 	}
 	i := 0
-	r.each(func(_ K, e *entry[K, V]) bool {
-		if e.p.Load() != t.expunged {
-			e.moveLocked(to[i], t)
-			i++
+	r.each(func(k K, e *entry[K, V]) bool {
+		if e.p.Load() == t.expunged {
+			return true
 		}
+		if k == k {
+			e.moveLocked(to[i], t)
+		} else {
+			// A key not equal to itself (a NaN, or a key holding one):
+			// no method finds it by key, so none writes its entry but
+			// this compute's finish under mu (see findMarkLocked), and a
+			// Range of r that found it moved could not find it in nr
+			// (TestRangeNaNKeys). Its state is copied, and r's entry
+			// left as it is, for such readers.
+			to[i].p.Store(e.p.Load())
+		}
+		i++
 		return true
 	})
 	// Readers that loaded r go on using it, through the moved entries; a
