@@ -8,7 +8,8 @@
 // It adds what sync.Map lacks: typed keys and values (no type assertions),
 // [Map.Len], iterators ([Map.All], [Map.Keys], [Map.Values]), atomic
 // read-modify-write ([Map.Compute], [Map.LoadOrCompute]), [Map.Stats] and
-// JSON encoding. Map[any, any] has exactly sync.Map's method set.
+// JSON encoding. Map[any, any] has every method of sync.Map, with the same
+// signatures and behaviour.
 //
 // A plain Go map guarded by a [sync.Mutex] or [sync.RWMutex] is the better
 // choice when one goroutine does most of the work, when you need a

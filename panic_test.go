@@ -2,6 +2,7 @@ package safemap
 
 import (
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -102,35 +103,91 @@ func TestPanicUnhashableKey(t *testing.T) {
 	})
 }
 
+// TestPanicNonComparableValue: CompareAndSwap and CompareAndDelete compare
+// as sync.Map's do: old with the key's value, only if the key is present,
+// panicking only if the two hold one dynamic type that is not comparable
+// (values of different types are unequal). Each case is checked against
+// sync.Map itself. A Map whose value type is not comparable panics at every
+// call, as Go's generic concurrent maps do. After a panic the map is
+// unchanged and usable (inEveryState checks it).
 func TestPanicNonComparableValue(t *testing.T) {
-	// A map with no table yet: the check cannot ask the table.
-	var fresh Map[any, any]
-	mustPanic(t, "CompareAndSwap with a slice on a new map", func() { fresh.CompareAndSwap("k", []int{1}, 2) })
-	mustPanic(t, "CompareAndDelete with a slice on a new map", func() { fresh.CompareAndDelete("k", []int{1}) })
-	if fresh.CompareAndSwap("k", 1, 2) || fresh.CompareAndDelete("k", 1) {
-		t.Error("a compare operation changed an empty map")
+	type wrapper struct{ v any }
+	cases := []struct {
+		name   string
+		stored any // nil: the key is absent
+		old    any
+	}{
+		{"absent key, old []int", nil, []int{1}},
+		{"absent key, old map", nil, map[int]int{}},
+		{"int stored, old []int", 1, []int{1}},
+		{"[]int stored, old int", []int{1}, 1},
+		{"[]int stored, old []int", []int{1}, []int{1}},
+		{"map stored, old map", map[int]int{}, map[int]int{}},
+		{"wrapper{1} stored, old wrapper{[]int}", wrapper{1}, wrapper{[]int{1}}},
+		{"wrapper{[]int} stored, old wrapper{[]int}", wrapper{[]int{1}}, wrapper{[]int{2}}},
+		{"func stored, old func", func() {}, func() {}},
 	}
-	var ints Map[int, int]
-	if ints.CompareAndSwap(1, 0, 2) || ints.CompareAndDelete(1, 0) {
-		t.Error("a compare operation changed an empty Map[int, int]")
+	// outcome runs one compare operation: its result, or that it panicked.
+	outcome := func(f func() bool) (got string) {
+		defer func() {
+			if recover() != nil {
+				got = "panic"
+			}
+		}()
+		if f() {
+			return "true"
+		}
+		return "false"
 	}
+	for _, c := range cases {
+		for _, op := range []string{"CompareAndSwap", "CompareAndDelete"} {
+			var sm sync.Map
+			if c.stored != nil {
+				sm.Store("k", c.stored)
+			}
+			want := outcome(func() bool {
+				if op == "CompareAndSwap" {
+					return sm.CompareAndSwap("k", c.old, 2)
+				}
+				return sm.CompareAndDelete("k", c.old)
+			})
+			inEveryState(t, func(m *Map[any, any]) {
+				if c.stored != nil {
+					m.Store("k", c.stored)
+				}
+				got := outcome(func() bool {
+					if op == "CompareAndSwap" {
+						return m.CompareAndSwap("k", c.old, 2)
+					}
+					return m.CompareAndDelete("k", c.old)
+				})
+				if got != want {
+					t.Errorf("%s, %s: %s; sync.Map: %s", op, c.name, got, want)
+				}
+				if _, ok := m.Load("k"); got == "panic" && ok != (c.stored != nil) {
+					t.Errorf("%s, %s: the panic changed the key", op, c.name)
+				}
+				m.Delete("k")
+			})
+		}
+	}
+	// A value type that is not comparable: a panic at every call, before
+	// anything is looked at.
+	var slices Map[int, []int]
+	v := mustPanic(t, "CompareAndSwap on a Map[int, []int]", func() { slices.CompareAndSwap(1, nil, nil) })
+	if msg := panicMessage(v); !strings.Contains(msg, "CompareAndSwap") || !strings.Contains(msg, "[]int") {
+		t.Errorf("panic %q does not name the method and type", msg)
+	}
+	slices.Store(1, []int{1})
+	mustPanic(t, "CompareAndDelete on a Map[int, []int]", func() { slices.CompareAndDelete(1, []int{1}) })
+	mustPanic(t, "CompareAndSwap on a Map[int, []int], absent key", func() { slices.CompareAndSwap(2, nil, nil) })
+	if v, ok := slices.Load(1); !ok || len(v) != 1 {
+		t.Errorf("Load(1) after the panics = %v, %v", v, ok)
+	}
+	slices.mustCheck()
+	// Values of different dynamic types are not equal, whichever is the
+	// int; equal ones are.
 	inEveryState(t, func(m *Map[any, any]) {
-		m.Store("s", []int{1})
-		v := mustPanic(t, "CompareAndSwap with a slice", func() { m.CompareAndSwap("s", []int{1}, 2) })
-		if msg := panicMessage(v); !strings.Contains(msg, "CompareAndSwap") || !strings.Contains(msg, "[]int") {
-			t.Errorf("panic %q does not name the method and type", msg)
-		}
-		mustPanic(t, "CompareAndDelete with a slice", func() { m.CompareAndDelete("s", []int{1}) })
-		mustPanic(t, "CompareAndDelete with a slice on an absent key", func() { m.CompareAndDelete("absent", map[int]int{}) })
-		// A comparable struct type hiding a slice in an interface field.
-		type wrapper struct{ v any }
-		mustPanic(t, "CompareAndSwap with a hidden slice", func() { m.CompareAndSwap("s", wrapper{[]int{1}}, 1) })
-		// Comparing a stored slice with a comparable old is fine: not equal.
-		if m.CompareAndSwap("s", 1, 2) {
-			t.Error("CompareAndSwap(s, 1, 2) swapped a slice value")
-		}
-		// Values of different dynamic types are not equal, whichever is
-		// the int.
 		m.Store("i", 1)
 		if m.CompareAndSwap("i", "1", 2) || m.CompareAndDelete("i", int64(1)) {
 			t.Error("a compare operation took an int for a value of another type")
@@ -139,8 +196,11 @@ func TestPanicNonComparableValue(t *testing.T) {
 		if m.CompareAndSwap("i", 1, 2) || !m.CompareAndDelete("i", "1") {
 			t.Error("a compare operation mistook a string for an int, or missed an equal string")
 		}
-		m.Delete("s")
 	})
+	var ints Map[int, int]
+	if ints.CompareAndSwap(1, 0, 2) || ints.CompareAndDelete(1, 0) {
+		t.Error("a compare operation changed an empty Map[int, int]")
+	}
 }
 
 func TestPanicInCallbacks(t *testing.T) {

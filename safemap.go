@@ -241,12 +241,15 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 // CompareAndSwap swaps the old and new values for key if the value stored in
 // the map is equal to old. The old value must be of a comparable type.
 //
-// It panics if old's dynamic type is not comparable, as sync.Map does, even
-// if the key is absent; the map is unchanged and usable afterwards. It also
-// panics if the key's dynamic type is not comparable.
+// Like sync.Map's, it compares old with the stored value only if the key
+// is present, and panics if the two hold the same dynamic type and that
+// type is not comparable (a value of another type is not equal). It panics
+// at every call if V itself is not comparable (a slice type, say). Either
+// way the map is unchanged and usable afterwards. It also panics if the
+// key's dynamic type is not comparable.
 func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
 	if t := m.t.Load(); t == nil || !t.valuesComparable {
-		mustBeComparable("CompareAndSwap", old, t == nil)
+		mustBeComparable[V]("CompareAndSwap")
 	}
 	_, swapped = m.write(key, &write[K, V]{op: opCompareAndSwap, value: new, old: old})
 	return swapped
@@ -256,13 +259,15 @@ func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
 // The old value must be of a comparable type.
 //
 // If there is no current value for key in the map, CompareAndDelete returns
-// false (even if the old value is the nil interface value). It panics if
-// old's dynamic type is not comparable, as sync.Map does, even if the key is
-// absent; the map is unchanged and usable afterwards. It also panics if the
-// key's dynamic type is not comparable.
+// false (even if the old value is the nil interface value). It compares
+// and panics as CompareAndSwap does: like sync.Map's, only if the key is
+// present and its value and old hold the same non-comparable dynamic type,
+// and at every call if V itself is not comparable; the map is unchanged
+// and usable afterwards. It also panics if the key's dynamic type is not
+// comparable.
 func (m *Map[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
 	if t := m.t.Load(); t == nil || !t.valuesComparable {
-		mustBeComparable("CompareAndDelete", old, t == nil)
+		mustBeComparable[V]("CompareAndDelete")
 	}
 	_, deleted = m.write(key, &write[K, V]{op: opCompareAndDelete, old: old})
 	return deleted
@@ -387,9 +392,10 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 	s.mu.Lock()
 	if w.op.compares() {
 		// Only the compare operations call equal, the one call here
-		// that could panic. mustBeComparable has already compared old
-		// with itself, which rules that out (see there); the deferred
-		// unlock keeps the lock from staying held if it ever did. The
+		// that can panic: old and the key's value may hold one dynamic
+		// type that is not comparable (see equal). It panics before
+		// anything changes, and the deferred unlock keeps the lock
+		// from staying held. The
 		// other operations unlock at the one exit below: a deferred
 		// unlock, whose wrapper ran at every return, cost them 15-30
 		// instructions a call (scripts/cachesim.sh, SwapMostlyMisses:

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"math"
 	"math/bits"
+	"reflect"
 	"sync"
 	"sync/atomic"
 )
@@ -50,7 +51,7 @@ type table[K comparable, V any] struct {
 	emptyAmended     *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
 	deleted          *box[K, V]      // the deleted sentinel, which only dirty slots hold (see segment.dirty); shared like expunged
 	dirtyHint        int32           // sizes each segment's first dirty map (WithCapacity); 0 after Clear
-	valuesComparable bool            // staticallyComparable[V]()
+	valuesComparable bool            // V is comparable (see mustBeComparable)
 
 	// made has bit i set once segment i may exist: its creators set it
 	// before the CAS that publishes the segment (see segment). So Clear
@@ -273,7 +274,7 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		counts:           new(mapCounts),
 		empty:            new(readOnly[K, V]),
 		emptyAmended:     &readOnly[K, V]{filter: fullFilter},
-		valuesComparable: staticallyComparable[V](),
+		valuesComparable: reflect.TypeFor[V]().Comparable(),
 	}
 	if capacity > 0 {
 		t.dirtyHint = int32(min(capacity/segments+1, math.MaxInt32))

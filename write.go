@@ -84,8 +84,11 @@ func (w *write[K, V]) prepare() {
 	}
 }
 
-// equal compares two values with ==, as sync.Map does. The callers have
-// already checked with mustBeComparable that the comparison cannot panic.
+// equal compares two values with ==, as sync.Map does: values of different
+// dynamic types are unequal, and it panics, as sync.Map's comparison does,
+// if a and b hold one dynamic type that is not comparable. Its callers
+// change nothing before it, and the locked path unlocks in a deferred call
+// (see writeLocked), so such a panic leaves the map as it was.
 func equal[V any](a, b V) bool {
 	return any(a) == any(b)
 }
