@@ -1,6 +1,9 @@
 package safemap
 
-import "sync"
+import (
+	"strconv"
+	"sync"
+)
 
 // ComputeOp tells [Map.Compute] what to do with the key once its callback
 // returns.
@@ -45,7 +48,9 @@ func (op ComputeOp) String() string {
 // must not write its own key (Store, Delete, Swap, Compute, LoadOrCompute,
 // LoadOrStore, CompareAndSwap, ... of key), directly or by waiting for a
 // goroutine that does: such a write waits for fn to return, and fn waits
-// for it, a deadlock.
+// for it, a deadlock. fn may call Clear: the compute then takes effect
+// before that Clear, which removes the key with every other, and Compute
+// reports the key's value as fn left it, just before the Clear.
 //
 // If fn panics, or returns an op other than the three above (Compute then
 // panics), the key is left exactly as it was, the writers that waited for
@@ -86,7 +91,7 @@ func (s *segment[K, V]) runCompute(t *table[K, V], h uint64, key K, e *entry[K, 
 	case CancelOp:
 		result = mk.old
 	default:
-		panic("safemap: Compute callback returned invalid " + op.String())
+		panic("safemap: Compute callback returned an invalid ComputeOp, " + strconv.Itoa(int(op)))
 	}
 	done = true
 	s.finish(t, h, key, e, mk, result)

@@ -9,10 +9,18 @@ type options struct {
 
 // WithCapacity presizes the map for about n keys, so that the first n
 // stores do not grow its dirty maps step by step. A value of n <= 0 asks for
-// no presizing.
+// no presizing, and a value over maxCapacity (67,108,864) presizes for that
+// many keys: each segment allocates its part of the room at its first new
+// key, and a hint too big to allocate would be a fatal error there, where
+// Go's make ignores one. The dirty maps grow past it as keys come.
 func WithCapacity(n int) Option {
-	return func(o *options) { o.capacity = n }
+	return func(o *options) { o.capacity = min(n, maxCapacity) }
 }
+
+// maxCapacity is the largest capacity that WithCapacity presizes for: 2^26
+// keys, 4,194,304 per segment, whose first dirty map then takes 128 MiB with
+// int keys.
+const maxCapacity = 1 << 26
 
 // New returns an empty Map configured by opts. New is needed only for
 // options: the zero Map is ready to use.
