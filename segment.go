@@ -529,9 +529,16 @@ func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
 // again within a sweep delay keeps its entry in read, and its store stays
 // lock-free.
 func (s *segment[K, V]) sweepNow(t *table[K, V]) {
-	s.sweepArmed.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The flag is cleared under mu, before the rebuild looks at the maps
+	// (see armSweep), not before the wait for mu: while the sweep waits,
+	// the flag still tells stopSweep that a sweep is coming. Cleared
+	// before, it let a Clear that held mu drop the table, skip stopSweep
+	// and leave this sweep to re-arm the timer on the dropped table, which
+	// kept it and its values reachable for another delay
+	// (TestClearRacingSweep).
+	s.sweepArmed.Store(false)
 	old := 0
 	s.eachLocked(t, func(e *entry[K, V]) {
 		if e.p.Load() == t.swept {
@@ -570,8 +577,9 @@ func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
 
 // stopSweep stops the sweep timer of a table that Clear dropped, so the
 // timer no longer keeps the table and its values reachable. A segment whose
-// flag is clear has no timer pending (or one that has fired), so Clear skips
-// its lock. A write still in flight on the dropped table may arm a timer
+// flag is clear has no timer pending, and no sweep that has fired and not
+// yet taken mu (sweepNow clears the flag under mu), so Clear skips its
+// lock. A write still in flight on the dropped table may arm a timer
 // after this: a segment's first, which keeps the table until it fires
 // within a second and then lets it go, or an existing one, which fires
 // with no target.
