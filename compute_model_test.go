@@ -479,11 +479,18 @@ func TestClearBetweenFinishAndCount(t *testing.T) {
 	if m.t.Load() != tb {
 		t.Log("the Clear replaced the table: the order was not kept")
 	}
-	if v, ok := m.Load(k); !ok || v != 20 {
-		t.Errorf("Load(k) = %d, %v; want 20, true", v, ok)
+	// In the order wanted the Store comes last and k holds 20; a loaded
+	// machine may run the Clear last instead, leaving the map empty. Either
+	// way Len must count what the map holds, which a Clear that stored
+	// zero over the compute's late add did not.
+	v, ok := m.Load(k)
+	if ok && v != 20 {
+		t.Errorf("Load(k) = %d, true; want 20 or absent", v)
 	}
-	if n := m.Len(); n != 1 {
-		t.Errorf("Len() = %d; want 1", n)
+	present := 0
+	m.Range(func(int, int) bool { present++; return true })
+	if n := m.Len(); n != present || present > 1 {
+		t.Errorf("Len() = %d, Range visits %d keys; want equal, and at most 1", n, present)
 	}
 	if err := m.checkInvariants(); err != nil {
 		t.Error(err)

@@ -529,16 +529,9 @@ func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
 // again within a sweep delay keeps its entry in read, and its store stays
 // lock-free.
 func (s *segment[K, V]) sweepNow(t *table[K, V]) {
+	s.sweepArmed.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// The flag is cleared under mu, before the rebuild looks at the maps
-	// (see armSweep), not before the wait for mu: while the sweep waits,
-	// the flag still tells stopSweep that a sweep is coming. Cleared
-	// before, it let a Clear that held mu drop the table, skip stopSweep
-	// and leave this sweep to re-arm the timer on the dropped table, which
-	// kept it and its values reachable for another delay
-	// (TestClearRacingSweep).
-	s.sweepArmed.Store(false)
 	old := 0
 	s.eachLocked(t, func(e *entry[K, V]) {
 		if e.p.Load() == t.swept {
@@ -576,26 +569,25 @@ func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
 }
 
 // stopSweep stops the sweep timer of a table that Clear dropped, so the
-// timer no longer keeps the table and its values reachable. A segment whose
-// flag is clear has no timer pending, and no sweep that has fired and not
-// yet taken mu (sweepNow clears the flag under mu), so Clear skips its
-// lock. A write still in flight on the dropped table may arm a timer
-// after this: a segment's first, which keeps the table until it fires
-// within a second and then lets it go, or an existing one, which fires
-// with no target.
+// timer no longer keeps the table and its values reachable. It takes mu
+// whatever sweepArmed says: a sweep that has fired clears the flag, then
+// waits for mu (which Clear may hold), and may re-arm the timer on the
+// dropped table when it finds deleted entries; taking mu waits for such a
+// sweep to end, and clears the target it re-armed. Skipping the segments
+// whose flag was clear left such a timer holding the dropped table, and
+// every old value, for another sweep delay (TestClearRacingSweep). A write
+// still in flight on the dropped table may arm a timer after this: a
+// segment's first, which keeps the table until it fires within a second
+// and then lets it go, or an existing one, which fires with no target.
 func (s *segment[K, V]) stopSweep() {
-	if !s.sweepArmed.Load() {
-		return
-	}
 	s.mu.Lock()
 	if s.slow != nil && s.slow.sweep != nil {
 		w := s.slow.sweep
 		w.timer.Stop()
 		// Stop does not take the timer out of the runtime's heap at once
 		// (see sweeper); dropping the target lets the table go now. A
-		// timer that already fired and waits for mu sweeps a dropped
-		// table, which is harmless; one that a write in flight re-arms
-		// after this fires with no target and does nothing.
+		// timer that a write in flight re-arms after this fires with no
+		// target and does nothing.
 		w.target.Store(nil)
 	}
 	s.mu.Unlock()

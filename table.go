@@ -166,8 +166,7 @@ type segment[K comparable, V any] struct {
 	// Lock-free.
 	//
 	// sweepArmed is set by the goroutine that arms sweep and cleared by the
-	// sweep itself, under mu, before it looks at the read map (see armSweep
-	// and stopSweep).
+	// sweep itself before it looks at the read map (see armSweep).
 	sweepArmed atomic.Bool
 	// waiters counts the goroutines waiting, under mu, for a compute of
 	// one of the segment's keys to end (see waitLocked); a compute that
