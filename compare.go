@@ -6,7 +6,8 @@ import "reflect"
 // is not comparable (a slice, map or func type, or an array or struct
 // holding one): then no two values of V compare, whatever they hold, and
 // CompareAndSwap and CompareAndDelete fail before they touch the map, as
-// they do on Go's generic concurrent maps.
+// they do on the generic map behind Go's sync.Map (internal/sync's
+// HashTrieMap) for such a value type.
 //
 // A comparable V may still hold a value that is not, in an interface
 // (sync.Map's values, a Map[any, any]'s). Those are compared as sync.Map

@@ -122,7 +122,12 @@ type entry[K comparable, V any] struct {
 // and a pending entry over a present value reads as that value, since the
 // compute has not yet taken effect.
 func (e *entry[K, V]) load() (value V, ok, moved bool) {
-	b := e.p.Load()
+	return e.p.Load().read()
+}
+
+// read is entry.load for b, an entry's box already loaded (nil: deleted),
+// for a caller that needs the box too (see rangeRead).
+func (b *box[K, V]) read() (value V, ok, moved bool) {
 	if b == nil {
 		return value, false, false
 	}

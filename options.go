@@ -14,12 +14,12 @@ type options struct {
 // key, and a hint too big to allocate would be a fatal error there, where
 // Go's make ignores one. The dirty maps grow past it as keys come.
 func WithCapacity(n int) Option {
-	return func(o *options) { o.capacity = min(n, maxCapacity) }
+	return func(o *options) { o.capacity = n }
 }
 
 // maxCapacity is the largest capacity that WithCapacity presizes for: 2^26
 // keys, 4,194,304 per segment, whose first dirty map then takes 128 MiB with
-// int keys.
+// int keys. firstTable applies it.
 const maxCapacity = 1 << 26
 
 // New returns an empty Map configured by opts. New is needed only for

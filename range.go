@@ -108,20 +108,16 @@ func (t *table[K, V]) rangeRead(r *readOnly[K, V], f func(key K, value V) bool) 
 			}
 			k := ks[j]
 			p := b.entries[j].p.Load()
-			var v V
-			ok := false
+			v, ok, moved := p.read()
 			switch {
-			case p == nil:
-			case p.kind == kindValue:
+			case moved:
+				// A rebuild since r was loaded: the value is in a newer map.
+				v, ok = r.loadMoved(t.hasher.hash(k), k)
+			case ok && p.kind == kindValue:
 				// The key as the last write gave it, as Go's maps report
 				// it where equal keys differ (+0 and -0 as float keys):
 				// a value box holds the key it was stored with (see box).
-				k, v, ok = p.key, p.value, true
-			case p.kind == kindComputeLoaded:
-				v, ok = p.value, true
-			case p.kind == kindMoved:
-				// A rebuild since r was loaded: the value is in a newer map.
-				v, ok = r.loadMoved(t.hasher.hash(k), k)
+				k = p.key
 			}
 			if ok && !f(k, v) {
 				return false

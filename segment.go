@@ -342,11 +342,11 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 			e.moveLocked(to[i], t)
 		} else {
 			// A key not equal to itself (a NaN, or a key holding one):
-			// no method finds it by key, so none writes its entry but
-			// this compute's finish under mu (see findMarkLocked), and a
+			// no method finds it by key, so nothing writes its entry but
+			// a compute's finish, under mu (see findMarkLocked), and a
 			// Range of r that found it moved could not find it in nr
-			// (TestRangeNaNKeys). Its state is copied, and r's entry
-			// left as it is, for such readers.
+			// (TestAPIRangeNaNKeyMoved). Its state is copied, and r's
+			// entry left as it is, for such readers.
 			to[i].p.Store(e.p.Load())
 		}
 		i++

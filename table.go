@@ -3,7 +3,6 @@ package safemap
 import (
 	"hash/maphash"
 	"iter"
-	"math"
 	"math/bits"
 	"reflect"
 	"sync"
@@ -277,7 +276,7 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		valuesComparable: reflect.TypeFor[V]().Comparable(),
 	}
 	if capacity > 0 {
-		t.dirtyHint = int32(min(capacity/segments+1, math.MaxInt32))
+		t.dirtyHint = int32(min(capacity, maxCapacity)/segments + 1)
 	}
 	return t
 }
