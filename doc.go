@@ -83,7 +83,9 @@
 // when three quarters of its entries (and at least 32) are deleted, and
 // otherwise within two sweep delays (a sweep delay is 500ms plus 100µs per
 // entry of the segment, at most 1s) with no further call on the map.
-// Nothing ever writes into a value box a reader may hold.
+// Nothing ever writes into a value box a reader may hold. A Map the program
+// drops is collected at the next garbage collection, deleted keys waiting
+// for a sweep or not.
 //
 // Callbacks (Range, the iterators, Compute, LoadOrCompute) run with no lock
 // held. A panic in a callback propagates to the caller and leaves the map

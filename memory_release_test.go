@@ -563,8 +563,10 @@ func TestClearRacingSweep(t *testing.T) {
 }
 
 // TestDroppedMap: a Map that the program drops while its sweep
-// timers are armed (deleted keys waiting) is collected, and the timers let
-// its table, keys and values go within the sweeps' bound.
+// timers are armed (deleted keys waiting) is collected at once, with its
+// table, keys and values: the timers reach them only weakly (see sweeper).
+// valueReleaseWait is half the shortest sweep delay, so a timer that held
+// the table until it fired would fail the test.
 func TestDroppedMap(t *testing.T) {
 	var mapDone, valDone, keyDone atomic.Bool
 	func() {
@@ -601,12 +603,12 @@ func TestDroppedMap(t *testing.T) {
 	if !ok {
 		t.Errorf("dropped Map still reachable after %v", el)
 	}
-	el, ok = collectedWithin(&valDone, keyReleaseWait)
+	el, ok = collectedWithin(&valDone, valueReleaseWait)
 	t.Logf("live value of the dropped map collected after %v (%v)", el, ok)
 	if !ok {
 		t.Errorf("a value of the dropped Map still reachable after %v", el)
 	}
-	el, ok = collectedWithin(&keyDone, keyReleaseWait)
+	el, ok = collectedWithin(&keyDone, valueReleaseWait)
 	t.Logf("its live key collected %v later (%v)", el, ok)
 	if !ok {
 		t.Errorf("a key of the dropped Map still reachable after %v", el)

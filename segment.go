@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 )
 
 // This file holds the segment's slow paths: the code that runs with mu held
@@ -460,13 +461,16 @@ func (s *segment[K, V]) armSweepLocked(t *table[K, V], n int) {
 	s.startSweepLocked(t, n)
 }
 
-// sweeper is a segment's sweep timer and what the timer sweeps. The
-// timer's function reaches the segment and its table only through target,
-// which stopSweep clears: a stopped timer can stay in the runtime's timer
-// heap, which the GC scans, until the P that holds it next checks its
-// timers (Go 1.23 and later leave it there as a "zombie"), and meanwhile it
-// must not keep a table that Clear dropped, with its keys and values,
-// reachable. Once target is nil the timer holds only this small struct.
+// sweeper is a segment's sweep timer and what the timer sweeps. An armed
+// timer is in the runtime's timer heap, which the GC scans, and so is a
+// stopped one until the P that holds it next checks its timers (Go 1.23
+// and later leave it there as a "zombie"). So the timer's function reaches
+// the segment and its table only through target, whose pointers are weak:
+// a Map that the program drops, and a table that Clear dropped, are
+// collected at the next GC with their keys and values, armed timer or not;
+// the timer then fires with nothing to sweep. stopSweep also clears target
+// at once, so that a dropped table is not swept while the GC has yet to
+// collect it. The timer holds only this small struct and target.
 type sweeper[K comparable, V any] struct {
 	timer  *time.Timer
 	target atomic.Pointer[sweepTarget[K, V]]
@@ -492,18 +496,26 @@ func (s *segment[K, V]) slowLocked() *segmentSlow[K, V] {
 	return s.slow
 }
 
-// sweepTarget is the segment a sweeper sweeps and its table; it never
-// changes once stored.
+// sweepTarget is the segment a sweeper sweeps and its table, weakly (see
+// sweeper); it never changes once stored. The segment is weak too: the
+// table reaches it, and it reaches the read and dirty maps, so a strong
+// pointer would keep every key and value of a dropped table.
 type sweepTarget[K comparable, V any] struct {
-	s *segment[K, V]
-	t *table[K, V]
+	s weak.Pointer[segment[K, V]]
+	t weak.Pointer[table[K, V]]
 }
 
 // fire is the timer's function: it sweeps the target, if stopSweep has
-// not dropped it.
+// not dropped it and the GC has not collected its table. Value gives a
+// strong pointer, or nil once the object is unreachable; the table
+// reaches the segment (t.segs), so a live table means a live segment.
 func (w *sweeper[K, V]) fire() {
-	if g := w.target.Load(); g != nil {
-		g.s.sweepNow(g.t)
+	g := w.target.Load()
+	if g == nil {
+		return
+	}
+	if s, t := g.s.Value(), g.t.Value(); s != nil && t != nil {
+		s.sweepNow(t)
 	}
 }
 
@@ -512,7 +524,7 @@ func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
 	sl := s.slowLocked()
 	if sl.sweep == nil {
 		w := &sweeper[K, V]{}
-		w.target.Store(&sweepTarget[K, V]{s: s, t: t})
+		w.target.Store(&sweepTarget[K, V]{s: weak.Make(s), t: weak.Make(t)})
 		w.timer = time.AfterFunc(sweepDelay(n), w.fire)
 		sl.sweep = w
 		return
@@ -568,26 +580,25 @@ func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
 	s.loadRead(t).each(func(_ K, e *entry[K, V]) bool { f(e); return true })
 }
 
-// stopSweep stops the sweep timer of a table that Clear dropped, so the
-// timer no longer keeps the table and its values reachable. It takes mu
+// stopSweep stops the sweep timer of a table that Clear dropped, so that
+// the timer does not sweep it while the GC has yet to collect it (the
+// timer's weak pointers would not keep it reachable; see sweeper). It takes mu
 // whatever sweepArmed says: a sweep that has fired clears the flag, then
 // waits for mu (which Clear may hold), and may re-arm the timer on the
 // dropped table when it finds deleted entries; taking mu waits for such a
-// sweep to end, and clears the target it re-armed. Skipping the segments
-// whose flag was clear left such a timer holding the dropped table, and
-// every old value, for another sweep delay (TestClearRacingSweep). A write
-// still in flight on the dropped table may arm a timer after this: a
-// segment's first, which keeps the table until it fires within a second
-// and then lets it go, or an existing one, which fires with no target.
+// sweep to end, and clears the target it re-armed (TestClearRacingSweep).
+// A write still in flight on the dropped table may arm a timer after
+// this: a segment's first, which sweeps the table when it fires if the GC
+// has not collected it yet, or an existing one, which fires with no target.
 func (s *segment[K, V]) stopSweep() {
 	s.mu.Lock()
 	if s.slow != nil && s.slow.sweep != nil {
 		w := s.slow.sweep
 		w.timer.Stop()
 		// Stop does not take the timer out of the runtime's heap at once
-		// (see sweeper); dropping the target lets the table go now. A
-		// timer that a write in flight re-arms after this fires with no
-		// target and does nothing.
+		// (see sweeper); dropping the target means it never sweeps the
+		// dropped table. A timer that a write in flight re-arms after this
+		// fires with no target and does nothing.
 		w.target.Store(nil)
 	}
 	s.mu.Unlock()
