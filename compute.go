@@ -59,7 +59,11 @@ func (op ComputeOp) String() string {
 //
 // Compute is a read operation, and a write operation unless fn cancels.
 func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
-	t := m.loadOrInit()
+	t := m.t.Load()
+	if t == nil {
+		checkHashable(key) // panic before making the first table (see write)
+		t = m.loadOrInit()
+	}
 	h, i := t.locate(key)
 	t.counts.computing() // before the claim can install a mark
 	s := t.segment(i)

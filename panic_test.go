@@ -103,6 +103,27 @@ func TestPanicUnhashableKey(t *testing.T) {
 	})
 }
 
+// TestPanicUnhashableKeyMakesNoTable: on a zero Map, a method that panics
+// on an unhashable key does so before the map makes its first table, so
+// the failed call leaves the map exactly as it was.
+func TestPanicUnhashableKeyMakesNoTable(t *testing.T) {
+	key := []int{1}
+	for name, call := range map[string]func(m *Map[any, any]){
+		"Store":         func(m *Map[any, any]) { m.Store(key, 1) },
+		"LoadOrStore":   func(m *Map[any, any]) { m.LoadOrStore(key, 1) },
+		"Swap":          func(m *Map[any, any]) { m.Swap(key, 1) },
+		"Delete":        func(m *Map[any, any]) { m.Delete(key) },
+		"Compute":       func(m *Map[any, any]) { m.Compute(key, func(any, bool) (any, ComputeOp) { return 1, UpdateOp }) },
+		"LoadOrCompute": func(m *Map[any, any]) { m.LoadOrCompute(key, func() any { return 1 }) },
+	} {
+		m := new(Map[any, any])
+		mustPanic(t, name+"([]int key)", func() { call(m) })
+		if m.t.Load() != nil {
+			t.Errorf("%s: a panicking call made the map's first table", name)
+		}
+	}
+}
+
 // TestPanicNonComparableValue: CompareAndSwap and CompareAndDelete compare
 // as sync.Map's do: old with the key's value, only if the key is present,
 // panicking only if the two hold one dynamic type that is not comparable

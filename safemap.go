@@ -282,8 +282,10 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 	w.key = key
 	t := m.t.Load()
 	if t == nil {
+		// An unhashable key panics before the map makes its first table,
+		// as it would after: a panicking write leaves no trace.
+		checkHashable(key)
 		if !w.op.creates() {
-			checkHashable(key)
 			return nil, false
 		}
 		t = m.loadOrInit()
