@@ -721,7 +721,7 @@ func TestAPIComputeResults(t *testing.T) {
 func TestAPIComputeOpString(t *testing.T) {
 	for op, want := range map[ComputeOp]string{
 		UpdateOp: "UpdateOp", DeleteOp: "DeleteOp", CancelOp: "CancelOp",
-		-1: "ComputeOp(invalid)", 3: "ComputeOp(invalid)",
+		-1: "ComputeOp(-1)", 3: "ComputeOp(3)",
 	} {
 		if got := op.String(); got != want {
 			t.Errorf("ComputeOp(%d).String() = %q; want %q", int(op), got, want)

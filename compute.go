@@ -18,7 +18,8 @@ const (
 	CancelOp
 )
 
-// String returns the name of op.
+// String returns the name of op, or "ComputeOp(n)" for a value n that
+// names no operation.
 func (op ComputeOp) String() string {
 	switch op {
 	case UpdateOp:
@@ -28,7 +29,7 @@ func (op ComputeOp) String() string {
 	case CancelOp:
 		return "CancelOp"
 	}
-	return "ComputeOp(invalid)"
+	return "ComputeOp(" + strconv.Itoa(int(op)) + ")" // as stringer spells it
 }
 
 // Compute atomically reads, modifies and writes the value of one key. It

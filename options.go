@@ -12,7 +12,9 @@ type options struct {
 // no presizing, and a value over maxCapacity (67,108,864) presizes for that
 // many keys: each segment allocates its part of the room at its first new
 // key, and a hint too big to allocate would be a fatal error there, where
-// Go's make ignores one. The dirty maps grow past it as keys come.
+// Go's make ignores one. The dirty maps grow past it as keys come. The
+// presizing is for the map's first keys only: Clear drops it with the
+// old contents, and the emptied map grows from small again.
 func WithCapacity(n int) Option {
 	return func(o *options) { o.capacity = n }
 }

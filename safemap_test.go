@@ -489,7 +489,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestComputeOpString(t *testing.T) {
-	for op, want := range map[ComputeOp]string{UpdateOp: "UpdateOp", DeleteOp: "DeleteOp", CancelOp: "CancelOp", 7: "ComputeOp(invalid)"} {
+	for op, want := range map[ComputeOp]string{UpdateOp: "UpdateOp", DeleteOp: "DeleteOp", CancelOp: "CancelOp", 7: "ComputeOp(7)"} {
 		if got := op.String(); got != want {
 			t.Errorf("ComputeOp(%d).String() = %q; want %q", int(op), got, want)
 		}
