@@ -283,18 +283,12 @@ func TestClearFromCallbacks(t *testing.T) {
 func TestConcurrentClears(t *testing.T) {
 	var m Map[int, int]
 	n := iterations(20000)
-	var wg sync.WaitGroup
-	for g := range workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range n {
-				m.Clear()
-				m.Store(g*n+i%64, i)
-			}
-		}()
-	}
-	waitOrFail(t, &wg)
+	runWorkers(t, func(g int) {
+		for i := range n {
+			m.Clear()
+			m.Store(g*n+i%64, i)
+		}
+	})
 	m.mustCheck()
 	m.Clear()
 	mustBeEmpty(t, &m)

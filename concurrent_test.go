@@ -27,6 +27,22 @@ func waitOrFail(t *testing.T, wg *sync.WaitGroup) {
 	}
 }
 
+// runWorkers runs f on workers() goroutines at once, g being each one's
+// index, and waits for them all, failing with every goroutine's stack if
+// they wedge (see waitOrFail).
+func runWorkers(t *testing.T, f func(g int)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for g := range workers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(g)
+		}()
+	}
+	waitOrFail(t, &wg)
+}
+
 func workers() int { return max(4, runtime.GOMAXPROCS(0)) }
 
 func iterations(n int) int {
@@ -43,51 +59,45 @@ func TestConcurrentValueMatchesKey(t *testing.T) {
 	var m Map[int, int]
 	const keys = 256
 	n := iterations(20000)
-	var wg sync.WaitGroup
-	for g := range workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(g), 1))
-			for i := range n {
-				k := rng.IntN(keys)
-				v := k*1_000_000 + i
-				switch rng.IntN(10) {
-				case 0:
-					m.Store(k, v)
-				case 1:
-					m.Swap(k, v)
-				case 2:
-					m.Delete(k)
-				case 3:
-					m.Compute(k, func(old int, loaded bool) (int, ComputeOp) {
-						if loaded && old/1_000_000 != k {
-							t.Errorf("Compute(%d) saw %d", k, old)
+	runWorkers(t, func(g int) {
+		rng := rand.New(rand.NewPCG(uint64(g), 1))
+		for i := range n {
+			k := rng.IntN(keys)
+			v := k*1_000_000 + i
+			switch rng.IntN(10) {
+			case 0:
+				m.Store(k, v)
+			case 1:
+				m.Swap(k, v)
+			case 2:
+				m.Delete(k)
+			case 3:
+				m.Compute(k, func(old int, loaded bool) (int, ComputeOp) {
+					if loaded && old/1_000_000 != k {
+						t.Errorf("Compute(%d) saw %d", k, old)
+					}
+					return v, UpdateOp
+				})
+			case 4:
+				if old, ok := m.Load(k); ok {
+					m.CompareAndSwap(k, old, v)
+				}
+			case 5:
+				if i%64 == 0 {
+					m.Range(func(k, v int) bool {
+						if v/1_000_000 != k {
+							t.Errorf("Range: key %d has value %d", k, v)
 						}
-						return v, UpdateOp
+						return true
 					})
-				case 4:
-					if old, ok := m.Load(k); ok {
-						m.CompareAndSwap(k, old, v)
-					}
-				case 5:
-					if i%64 == 0 {
-						m.Range(func(k, v int) bool {
-							if v/1_000_000 != k {
-								t.Errorf("Range: key %d has value %d", k, v)
-							}
-							return true
-						})
-					}
-				default:
-					if v, ok := m.Load(k); ok && v/1_000_000 != k {
-						t.Errorf("Load(%d) = %d", k, v)
-					}
+				}
+			default:
+				if v, ok := m.Load(k); ok && v/1_000_000 != k {
+					t.Errorf("Load(%d) = %d", k, v)
 				}
 			}
-		}()
-	}
-	waitOrFail(t, &wg)
+		}
+	})
 	if err := m.checkInvariants(); err != nil {
 		t.Fatal(err)
 	}
@@ -99,39 +109,33 @@ func TestConcurrentValueMatchesKey(t *testing.T) {
 func TestConcurrentDeletedKeyStaysDeleted(t *testing.T) {
 	var m Map[int, int]
 	n := iterations(20000)
-	var wg sync.WaitGroup
-	for g := range workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(g), 2))
-			present := map[int]int{}
-			for i := range n {
-				k := g*1000 + rng.IntN(100)
-				switch rng.IntN(4) {
-				case 0:
-					m.Store(k, i)
-					present[k] = i
-				case 1:
-					m.Delete(k)
-					delete(present, k)
-				default:
-					v, ok := m.Load(k)
-					want, wantOK := present[k]
-					if ok != wantOK || v != want {
-						t.Errorf("goroutine %d: Load(%d) = %d, %v; want %d, %v", g, k, v, ok, want, wantOK)
-						return
-					}
+	runWorkers(t, func(g int) {
+		rng := rand.New(rand.NewPCG(uint64(g), 2))
+		present := map[int]int{}
+		for i := range n {
+			k := g*1000 + rng.IntN(100)
+			switch rng.IntN(4) {
+			case 0:
+				m.Store(k, i)
+				present[k] = i
+			case 1:
+				m.Delete(k)
+				delete(present, k)
+			default:
+				v, ok := m.Load(k)
+				want, wantOK := present[k]
+				if ok != wantOK || v != want {
+					t.Errorf("goroutine %d: Load(%d) = %d, %v; want %d, %v", g, k, v, ok, want, wantOK)
+					return
 				}
 			}
-			for k, want := range present {
-				if v, ok := m.Load(k); !ok || v != want {
-					t.Errorf("final Load(%d) = %d, %v; want %d", k, v, ok, want)
-				}
+		}
+		for k, want := range present {
+			if v, ok := m.Load(k); !ok || v != want {
+				t.Errorf("final Load(%d) = %d, %v; want %d", k, v, ok, want)
 			}
-		}()
-	}
-	waitOrFail(t, &wg)
+		}
+	})
 	if err := m.checkInvariants(); err != nil {
 		t.Fatal(err)
 	}
@@ -142,43 +146,37 @@ func TestConcurrentDeletedKeyStaysDeleted(t *testing.T) {
 func TestConcurrentLenAtQuiescence(t *testing.T) {
 	var m Map[int, int]
 	n := iterations(20000)
-	var wg sync.WaitGroup
-	for g := range workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(g), 3))
-			for i := range n {
-				k := rng.IntN(2000)
-				switch rng.IntN(8) {
-				case 0, 1:
-					m.Store(k, i)
-				case 2:
-					m.LoadOrStore(k, i)
-				case 3:
-					m.Delete(k)
-				case 4:
-					m.Compute(k, func(_ int, loaded bool) (int, ComputeOp) {
-						if loaded {
-							return 0, DeleteOp
-						}
-						return i, UpdateOp
-					})
-				case 5:
-					m.LoadOrCompute(k, func() int { return i })
-				case 6:
-					if rng.IntN(2000) == 0 {
-						m.Clear()
+	runWorkers(t, func(g int) {
+		rng := rand.New(rand.NewPCG(uint64(g), 3))
+		for i := range n {
+			k := rng.IntN(2000)
+			switch rng.IntN(8) {
+			case 0, 1:
+				m.Store(k, i)
+			case 2:
+				m.LoadOrStore(k, i)
+			case 3:
+				m.Delete(k)
+			case 4:
+				m.Compute(k, func(_ int, loaded bool) (int, ComputeOp) {
+					if loaded {
+						return 0, DeleteOp
 					}
-				default:
-					if m.Len() < 0 {
-						t.Error("Len() < 0")
-					}
+					return i, UpdateOp
+				})
+			case 5:
+				m.LoadOrCompute(k, func() int { return i })
+			case 6:
+				if rng.IntN(2000) == 0 {
+					m.Clear()
+				}
+			default:
+				if m.Len() < 0 {
+					t.Error("Len() < 0")
 				}
 			}
-		}()
-	}
-	waitOrFail(t, &wg)
+		}
+	})
 	count := 0
 	for range m.All() {
 		count++
@@ -286,18 +284,12 @@ func TestLoadOrStoreOneWinner(t *testing.T) {
 func TestComputeIsAtomic(t *testing.T) {
 	var m Map[int, int]
 	n := iterations(5000)
-	var wg sync.WaitGroup
-	for g := range workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range n {
-				m.Compute(i%8, func(old int, _ bool) (int, ComputeOp) { return old + 1, UpdateOp })
-				m.Store(100+g, i)
-			}
-		}()
-	}
-	waitOrFail(t, &wg)
+	runWorkers(t, func(g int) {
+		for i := range n {
+			m.Compute(i%8, func(old int, _ bool) (int, ComputeOp) { return old + 1, UpdateOp })
+			m.Store(100+g, i)
+		}
+	})
 	total := 0
 	for k := range 8 {
 		v, _ := m.Load(k)
@@ -439,23 +431,17 @@ func TestPanickingValueFnLetsWaitersGoOn(t *testing.T) {
 func TestComputeRacesWithClear(t *testing.T) {
 	var m Map[int, int]
 	n := iterations(5000)
-	var wg sync.WaitGroup
-	for g := range workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range n {
-				switch (i + g) % 50 {
-				case 0:
-					m.Clear()
-				case 1:
-					m.LoadOrCompute(i%4, func() int { return i })
-				default:
-					m.Compute(i%4, func(old int, _ bool) (int, ComputeOp) { return old + 1, UpdateOp })
-				}
+	runWorkers(t, func(g int) {
+		for i := range n {
+			switch (i + g) % 50 {
+			case 0:
+				m.Clear()
+			case 1:
+				m.LoadOrCompute(i%4, func() int { return i })
+			default:
+				m.Compute(i%4, func(old int, _ bool) (int, ComputeOp) { return old + 1, UpdateOp })
 			}
-		}()
-	}
-	waitOrFail(t, &wg)
+		}
+	})
 	m.mustCheck()
 }
