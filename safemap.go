@@ -484,6 +484,8 @@ func (m *Map[K, V]) Clear() {
 		// no key just after the replacement, within this call.)
 		return
 	}
+	// No defer: nothing between Lock and Unlock calls user code (no key
+	// is hashed or compared) or can panic.
 	m.initMu.Lock()
 	t = m.t.Load()
 	if t.clearInPlace() {
