@@ -98,10 +98,11 @@ func (s *segment[K, V]) clearLocked(t *table[K, V], i, live int) {
 		// read has no entries: it becomes t.empty.
 		s.spareDirtyLocked(t, n)
 	} else {
-		// read is not amended and has no entries: t.empty, or nil, which
-		// t.empty replaces (so that the next dirty map, as after a Clear
-		// that replaces the table, takes no capacity hint).
-		s.read.Store(t.empty)
+		// read is not amended and has no entries: t.empty, or nil. nil,
+		// which readers take for t.empty, makes the segment's next dirty
+		// map its first, presized by WithCapacity as after a Clear that
+		// replaces the table (see addDirtyLocked).
+		s.read.Store(nil)
 	}
 	// tally's live count plus pending is the segment's live count, less
 	// the adds of writes still in flight: a compute that ended adds its

@@ -71,8 +71,11 @@
 //
 // # Guarantees
 //
-// Every method is safe for concurrent use and linearizable, Range and the
-// iterators aside (they give sync.Map's Range guarantees). A write
+// Every method is safe for concurrent use. Every method that reads or writes
+// one key is linearizable, and so is Clear; Range and the iterators give
+// sync.Map's Range guarantees, and MarshalJSON with them; Len and Stats are
+// exact only while no write is in flight; UnmarshalJSON stores its members
+// one by one. A write
 // synchronizes before any read that observes it, as the Go memory model
 // defines it for sync.Map; see [Map].
 //
@@ -80,7 +83,8 @@
 // is collectable at the next garbage collection. Its key and entry stay in
 // the segment as a tombstone, so that a key deleted and stored again keeps
 // its lock-free entry, until a rebuild of the segment drops them: at once
-// when three quarters of its entries (and at least 32) are deleted, and
+// when more than three quarters of its entries (and at least 32) are
+// deleted, and
 // otherwise within two sweep delays (a sweep delay is 500ms plus 100µs per
 // entry of the segment, at most 1s) with no further call on the map.
 // Nothing ever writes into a value box a reader may hold. A Map the program

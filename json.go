@@ -1,8 +1,10 @@
 package safemap
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 )
@@ -34,16 +36,26 @@ func jsonKeyError[K comparable](unmarshal bool) error {
 // encoding/json applies to a Go map[K]V: keys of string kinds are used as
 // they are, keys of integer kinds are written in decimal, and keys that
 // implement encoding.TextMarshaler are marshaled as text; the object's keys
-// are sorted. Any other key type yields an error, never a panic.
+// are sorted. Any other key type yields an error, never a panic, and so
+// does a nil key of an interface key type (where encoding/json panics on a
+// Go map). A nil *Map encodes as null.
 //
 // The map is not locked: MarshalJSON encodes what [Map.All] visits, with its
-// guarantees. O(n), and it allocates a copy of the contents.
+// guarantees; it is not one atomic read of the map. O(n), and it allocates
+// a copy of the contents.
 func (m *Map[K, V]) MarshalJSON() ([]byte, error) {
+	if m == nil {
+		return []byte("null"), nil
+	}
 	if err := jsonKeyError[K](false); err != nil {
 		return nil, err
 	}
+	keyIsInterface := reflect.TypeFor[K]().Kind() == reflect.Interface
 	snapshot := make(map[K]V, m.Len())
 	for k, v := range m.All() {
+		if keyIsInterface && any(k) == nil {
+			return nil, fmt.Errorf("safemap: MarshalJSON: a nil key of interface type %v has no JSON form", reflect.TypeFor[K]())
+		}
 		snapshot[k] = v
 	}
 	return json.Marshal(snapshot)
@@ -52,8 +64,18 @@ func (m *Map[K, V]) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a JSON object into the map, with the rules that
 // encoding/json applies to a Go map[K]V (see [Map.MarshalJSON]), and stores
 // each of its members: it merges into the map rather than replacing it.
-// JSON null leaves the map unchanged. On an error nothing is stored.
+// JSON null leaves the map unchanged, whatever the key type. On an error
+// nothing is stored, where encoding/json keeps in a Go map the members it
+// decoded before the error. The members are stored one by one, with
+// [Map.Store]: a concurrent reader may see some of them and not others.
+// It returns an error on a nil *Map.
 func (m *Map[K, V]) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil // as encoding/json decodes null into any map type
+	}
+	if m == nil {
+		return errors.New("safemap: UnmarshalJSON on a nil *Map")
+	}
 	if err := jsonKeyError[K](true); err != nil {
 		return err
 	}

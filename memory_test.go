@@ -220,11 +220,10 @@ func TestMemoryReleasedAfterDeletingNewKeys(t *testing.T) {
 	runtime.KeepAlive(&m)
 }
 
-// TestClearDropsSweepTargets checks that Clear leaves no stopped sweep
-// timer of the dropped table able to reach it. A stopped timer may stay in
-// the runtime's timer heap for a while (see sweeper), so stopping it is not
-// enough; TestClearReleasesMemory sees the difference only when the runtime
-// is slow to clean that heap.
+// TestClearDropsSweepTargets checks that Clear leaves no sweep timer of
+// the dropped table with a target: stopSweep clears it, so that the timer
+// does not sweep the dropped table before the GC collects it (its weak
+// pointers would not keep the table; see sweeper).
 func TestClearDropsSweepTargets(t *testing.T) {
 	var m Map[int, int]
 	for i := range 1000 {

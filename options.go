@@ -13,8 +13,8 @@ type options struct {
 // many keys: each segment allocates its part of the room at its first new
 // key, and a hint too big to allocate would be a fatal error there, where
 // Go's make ignores one. The dirty maps grow past it as keys come. The
-// presizing is for the map's first keys only: Clear drops it with the
-// old contents, and the emptied map grows from small again.
+// presizing lasts as long as the map: after a Clear, each segment presizes
+// again at its first new key, as Go's clear keeps a map's room.
 func WithCapacity(n int) Option {
 	return func(o *options) { o.capacity = n }
 }
@@ -24,12 +24,15 @@ func WithCapacity(n int) Option {
 // int keys. firstTable applies it.
 const maxCapacity = 1 << 26
 
-// New returns an empty Map configured by opts. New is needed only for
+// New returns an empty Map configured by opts, the last of them winning
+// where two set one thing; nil options are ignored. New is needed only for
 // options: the zero Map is ready to use.
 func New[K comparable, V any](opts ...Option) *Map[K, V] {
 	var o options
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
 	}
 	m := &Map[K, V]{capacity: o.capacity}
 	if o.capacity > 0 {

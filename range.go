@@ -12,12 +12,13 @@ package safemap
 // any method on m. f runs with no lock held; if it panics, the panic
 // propagates to the caller of Range, and the map is unchanged and usable.
 //
-// Range is O(n) in the number of entries of the segments it visits, and it
-// does not allocate. A segment whose dirty map holds new keys costs it the
-// segment's lock: a dirty map of at most 16 keys is copied, under the lock,
-// and visited after the read map; a larger one is promoted first (amortised
-// over the writes that filled it). So a Range after each new key, as in a
-// cache that adds a key and then scans, never copies the whole segment.
+// Range is O(n) in the number of entries of the segments it visits. A
+// segment whose dirty map holds new keys costs it the segment's lock: a
+// dirty map of at most 16 keys is copied, under the lock, and visited after
+// the read map; a larger one is promoted first (amortised over the writes
+// that filled it). So a Range after each new key, as in a cache that adds a
+// key and then scans, never copies the whole segment. Range allocates
+// nothing but the read maps that such promotions build.
 func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 	t := m.t.Load()
 	if t == nil {

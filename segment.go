@@ -373,8 +373,8 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 
 // deleted records that a write deleted an entry of read r. Deleted entries
 // keep their key alive until a rebuild drops them; this makes sure one
-// comes: at once when three quarters of the entries, and at least
-// compactMin, are deleted (amortised O(1), since each of them was a
+// comes: at once when more than three quarters of the entries, and at
+// least compactMin, are deleted (amortised O(1), since each of them was a
 // delete), otherwise by the sweeps. A read map of more than
 // maxTalliedEntries entries (4,194,304, in a map of some 67 million keys)
 // leaves them all to the sweeps: its tombstone count may have wrapped
@@ -469,8 +469,11 @@ func (s *segment[K, V]) armSweepLocked(t *table[K, V], n int) {
 // a Map that the program drops, and a table that Clear dropped, are
 // collected at the next GC with their keys and values, armed timer or not;
 // the timer then fires with nothing to sweep. stopSweep also clears target
-// at once, so that a dropped table is not swept while the GC has yet to
-// collect it. The timer holds only this small struct and target.
+// at once, so that a dropped table is seldom swept while the GC has yet to
+// collect it: a timer that fired before stopSweep, or that a write in
+// flight on the dropped table arms after it, may still sweep it, under the
+// segment's lock, as it would a live one. The timer holds only this small
+// struct and target.
 type sweeper[K comparable, V any] struct {
 	timer  *time.Timer
 	target atomic.Pointer[sweepTarget[K, V]]
@@ -480,8 +483,8 @@ type sweeper[K comparable, V any] struct {
 // by the first goroutine that needs it: the sweep timer, and the condition
 // on which goroutines wait for a compute to end (see waitLocked). The
 // timer reaches only its sweeper, never this struct: the condition points
-// to the segment's mu, and so to the segment, which a stopped timer must
-// not keep reachable (see sweeper).
+// to the segment's mu, and so to the segment, which a timer must not keep
+// reachable (see sweeper).
 type segmentSlow[K comparable, V any] struct {
 	sweep *sweeper[K, V] // nil until the first armSweep
 	cond  *sync.Cond     // on mu; nil until the first waitLocked
@@ -581,12 +584,14 @@ func (s *segment[K, V]) eachLocked(t *table[K, V], f func(e *entry[K, V])) {
 }
 
 // stopSweep stops the sweep timer of a table that Clear dropped, so that
-// the timer does not sweep it while the GC has yet to collect it (the
-// timer's weak pointers would not keep it reachable; see sweeper). It takes mu
-// whatever sweepArmed says: a sweep that has fired clears the flag, then
-// waits for mu (which Clear may hold), and may re-arm the timer on the
-// dropped table when it finds deleted entries; taking mu waits for such a
-// sweep to end, and clears the target it re-armed (TestClearRacingSweep).
+// the timer seldom sweeps it while the GC has yet to collect it (the
+// timer's weak pointers do not keep it reachable; see sweeper). It takes
+// mu whatever sweepArmed says: a sweep that has fired clears the flag,
+// then waits for mu, and may re-arm the timer when it finds deleted
+// entries. If the sweep has mu first, taking mu waits for it to end and
+// clears the target it re-armed (TestClearRacingSweep); if not, the sweep
+// runs after this, on the dropped table, and re-arms a timer that fires
+// with no target.
 // A write still in flight on the dropped table may arm a timer after
 // this: a segment's first, which sweeps the table when it fires if the GC
 // has not collected it yet, or an existing one, which fires with no target.

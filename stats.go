@@ -50,8 +50,10 @@ type Stats struct {
 	// Promotions is the number of read maps built since the map was made:
 	// promotions of dirty maps and rebuilds that drop deleted entries.
 	Promotions uint64
-	// Reclaimed is the number of deleted entries dropped by those rebuilds
-	// since the map was made, whose keys are now unreachable from the map.
+	// Reclaimed is the number of deleted entries dropped since the map was
+	// made, whose keys are now unreachable from the map: by those rebuilds,
+	// and by purges of dirty maps (which drop the deleted keys of a dirty
+	// map in place, and are not counted in Promotions).
 	Reclaimed uint64
 }
 

@@ -49,7 +49,7 @@ type table[K comparable, V any] struct {
 	// come last, after the fields that loads read.
 	emptyAmended     *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
 	deleted          *box[K, V]      // the deleted sentinel, which only dirty slots hold (see segment.dirty); shared like expunged
-	dirtyHint        int32           // sizes each segment's first dirty map (WithCapacity); 0 after Clear
+	dirtyHint        int32           // sizes each segment's first dirty map (WithCapacity); kept by Clear
 	valuesComparable bool            // V is comparable (see mustBeComparable)
 
 	// made has bit i set once segment i may exist: its creators set it
@@ -222,11 +222,12 @@ type segment[K comparable, V any] struct {
 }
 
 // cleared returns an empty table that shares t's hasher, sentinels, empty
-// read map and counts: what Clear installs. It allocates nothing
-// but the table, which holds no segment yet.
+// read map, counts and capacity hint: what Clear installs. It allocates
+// nothing but the table, which holds no segment yet.
 func (t *table[K, V]) cleared() *table[K, V] {
 	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved, deleted: t.deleted,
-		counts: t.counts, empty: t.empty, emptyAmended: t.emptyAmended, valuesComparable: t.valuesComparable}
+		counts: t.counts, empty: t.empty, emptyAmended: t.emptyAmended, valuesComparable: t.valuesComparable,
+		dirtyHint: t.dirtyHint}
 }
 
 // loadRead returns segment i's read map: lock-free, never nil.
