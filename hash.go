@@ -10,14 +10,17 @@ import (
 // one who does not know them can pile keys on one segment or one bucket.
 //
 // The hash function is chosen once, when the map's first table is made:
-// integer keys get a seeded multiply-fold, string keys a seeded
-// multiply-fold over 8-byte words (after wyhash), and every
-// other type [maphash.Comparable], which panics, as a Go map does, for a key
-// whose dynamic type is not comparable. Choosing once saves a type switch
-// per call, about half the cost of hashing an int. Interface keys (a
-// Map[any, V], sync.Map's drop-in) hold ints and strings more often than
-// not: their function hashes those two with the functions above, and the
-// rest with maphash.Comparable.
+// keys of the predeclared integer types int, int8..int64 and uint,
+// uint8..uint64 get a seeded multiply-fold, keys of type string a seeded
+// multiply-fold over 8-byte words (after wyhash), and every other type,
+// named integer and string types and uintptr included, [maphash.Comparable],
+// which panics, as a Go map does, for a key whose dynamic type is not
+// comparable. Choosing once saves a type switch per call, about half the
+// cost of hashing an int. Interface keys (a Map[any, V], sync.Map's
+// drop-in) hold ints and strings more often than not: their function
+// hashes dynamic int and string values with the functions above, and the
+// rest, int64 and the other integer types included, with
+// maphash.Comparable.
 type hasher[K comparable] struct {
 	hash func(K) uint64
 	// a and b are the seeds of hashWord in hash's closure, for Load and

@@ -110,14 +110,16 @@ func (t *table[K, V]) rangeRead(r *readOnly[K, V], f func(key K, value V) bool) 
 			k := ks[j]
 			p := b.entries[j].p.Load()
 			v, ok, moved := p.read()
-			switch {
-			case moved:
-				// A rebuild since r was loaded: the value is in a newer map.
-				v, ok = r.loadMoved(t.hasher.hash(k), k)
-			case ok && p.kind == kindValue:
+			if moved {
+				// A rebuild since r was loaded: the entry is in a newer map.
+				p = r.movedBox(t.hasher.hash(k), k)
+				v, ok, _ = p.read()
+			}
+			if ok && p.kind == kindValue {
 				// The key as the last write gave it, as Go's maps report
 				// it where equal keys differ (+0 and -0 as float keys):
-				// a value box holds the key it was stored with (see box).
+				// a value box holds the key it was stored with (see box),
+				// moved or not (TestHashPropRangeMovedKeyForm).
 				k = p.key
 			}
 			if ok && !f(k, v) {

@@ -302,11 +302,19 @@ func (r *readOnly[K, V]) each(f func(key K, e *entry[K, V]) bool) bool {
 // inserts a key before it moves the key's entry. The loop ends: each link
 // leads to a newer map, and the entries of the newest are not moved.
 func (r *readOnly[K, V]) loadMoved(h uint64, key K) (value V, ok bool) {
+	value, ok, _ = r.movedBox(h, key).read()
+	return value, ok
+}
+
+// movedBox is loadMoved's walk: it returns the box (nil: deleted) of the
+// key's current entry, for a caller that needs the box's key too (see
+// rangeRead).
+func (r *readOnly[K, V]) movedBox(h uint64, key K) *box[K, V] {
 	for {
 		r = r.next.Load()
-		v, ok, moved := r.find(h, key).load()
-		if !moved {
-			return v, ok
+		p := r.find(h, key).p.Load()
+		if _, _, moved := p.read(); !moved {
+			return p
 		}
 	}
 }
