@@ -13,7 +13,7 @@ import (
 // keys of the predeclared integer types int, int8..int64 and uint,
 // uint8..uint64 get a seeded multiply-fold, keys of type string a seeded
 // multiply-fold over 8-byte words (after wyhash), and every other type,
-// named integer and string types and uintptr included, [maphash.Comparable],
+// named integer and string types included, [maphash.Comparable],
 // which panics, as a Go map does, for a key whose dynamic type is not
 // comparable. Choosing once saves a type switch per call, about half the
 // cost of hashing an int. Interface keys (a Map[any, V], sync.Map's
