@@ -642,7 +642,10 @@ func TestSweepLifecycleDroppedMapsLoop(t *testing.T) {
 	}
 	grown := int64(heap[rounds-1]) - int64(heap[0])
 	t.Logf("heap %+d bytes from the first loop's end to the last's, %d maps in all", grown, made.Load())
-	if grown > 64<<10 {
+	// A leak of the sweepers or their targets grew it by about 1.7 MB;
+	// the runtime's own heap moves by up to 160 KB between rounds on some
+	// Go releases (go1.24.13 or go1.27.3 in CI).
+	if grown > 512<<10 {
 		t.Fatalf("heap grew by %d bytes over %d dropped maps after the first loop", grown, (rounds-1)*perRound)
 	}
 }
