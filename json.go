@@ -38,7 +38,10 @@ func jsonKeyError[K comparable](unmarshal bool) error {
 // implement encoding.TextMarshaler are marshaled as text; the object's keys
 // are sorted. Any other key type yields an error, never a panic, and so
 // does a nil key of an interface key type (where encoding/json panics on a
-// Go map). A nil *Map encodes as null.
+// Go map). The set of key types is the same on every Go release: from Go
+// 1.27, encoding/json also marshals a Go map with float keys, or interface
+// keys holding strings or numbers, and MarshalJSON still refuses them. A nil
+// *Map encodes as null.
 //
 // The map is not locked: MarshalJSON encodes what [Map.All] visits, with its
 // guarantees; it is not one atomic read of the map. O(n), and it allocates
