@@ -17,13 +17,22 @@ const wedgeTimeout = 60 * time.Second
 // it does not finish in wedgeTimeout.
 func waitOrFail(t *testing.T, wg *sync.WaitGroup) {
 	t.Helper()
+	if stacks := wedged(wg); stacks != "" {
+		t.Fatalf("goroutines wedged:\n%s", stacks)
+	}
+}
+
+// wedged waits for wg up to wedgeTimeout: it returns "" if wg finished,
+// and every goroutine's stack if not.
+func wedged(wg *sync.WaitGroup) string {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		return ""
 	case <-time.After(wedgeTimeout):
 		buf := make([]byte, 1<<20)
-		t.Fatalf("goroutines wedged:\n%s", buf[:runtime.Stack(buf, true)])
+		return string(buf[:runtime.Stack(buf, true)])
 	}
 }
 
