@@ -43,7 +43,10 @@ func (op ComputeOp) String() string {
 // is reserved: loads of the key see its old value without waiting, and
 // writers of the same key (Store, Delete, Compute, ...) wait until fn
 // returns, so no write slips between fn's read and its write. Loads and
-// writes of other keys do not wait for fn.
+// writes of other keys do not wait for fn. Nor does Clear: a Clear that
+// another goroutine makes while fn runs removes the key as it is, loads
+// report it absent from then on, and the compute takes effect just before
+// that Clear, as when fn calls Clear itself (see below).
 //
 // fn may call any method of m on other keys, and Load on its own key. It
 // must not write its own key (Store, Delete, Swap, Compute, LoadOrCompute,
@@ -117,7 +120,9 @@ func (s *segment[K, V]) runCompute(t *table[K, V], h uint64, key K, e *entry[K, 
 // without waiting, loads and writes of other keys do not wait for it, and
 // writers of the same key wait until it returns. valueFn may call any method
 // of m except a write of its own key, which would deadlock as in
-// [Map.Compute].
+// [Map.Compute]. A Clear while valueFn runs, by valueFn or another
+// goroutine, does not wait for it: the value is stored just before that
+// Clear, which removes it; LoadOrCompute still returns it, loaded false.
 //
 // If valueFn panics, the key stays absent, the panic propagates to the
 // caller, and one of the goroutines that waited (if any) calls its own

@@ -1595,3 +1595,50 @@ func TestDocReclaimedCountsPurges(t *testing.T) {
 	require.Equal(t, uint64(32), st.Reclaimed)
 	require.Equal(t, 8, st.DirtyKeys)
 }
+
+// TestDocComputeConcurrentClear: a Clear from another goroutine does not
+// wait for a compute's callback; the compute takes effect just before it.
+// Loads inside the callback, after that Clear, see the key absent, and so
+// do loads after the call, while the call reports the value it wrote.
+func TestDocComputeConcurrentClear(t *testing.T) {
+	for _, size := range []int{0, 100} { // the key alone, or among others
+		// Keys only in dirty maps: Clear empties the table in place;
+		// promoted: it replaces the table.
+		for _, promote := range []bool{false, true} {
+			name := fmt.Sprintf("others=%d/promoted=%v", size, promote)
+			var m Map[int, int]
+			m.Store(1, 1)
+			for i := range size {
+				m.Store(100+i, i)
+			}
+			if promote {
+				m.promoteAll()
+			}
+			inFn, cleared := make(chan struct{}), make(chan struct{})
+			go func() { <-inFn; m.Clear(); close(cleared) }()
+			var during, duringOK any
+			v, ok := m.Compute(1, func(old int, loaded bool) (int, ComputeOp) {
+				close(inFn)
+				<-cleared
+				during, duringOK = m.Load(1)
+				return old + 10, UpdateOp
+			})
+			require.Equal(t, []any{11, true}, []any{v, ok}, name+": Compute's result")
+			require.Equal(t, []any{0, false}, []any{during, duringOK}, name+": Load in fn after the Clear")
+			_, after := m.Load(1)
+			require.False(t, after, name+": the Clear came after the compute")
+			require.Zero(t, m.Len(), name)
+
+			inFn, cleared = make(chan struct{}), make(chan struct{})
+			go func() { <-inFn; m.Clear(); close(cleared) }()
+			v, ok = m.LoadOrCompute(2, func() int {
+				close(inFn)
+				<-cleared
+				return 7
+			})
+			require.Equal(t, []any{7, false}, []any{v, ok}, name+": LoadOrCompute's result")
+			_, after = m.Load(2)
+			require.False(t, after, name+": the Clear came after the LoadOrCompute")
+		}
+	}
+}
