@@ -1,7 +1,7 @@
 package safemap
 
-// Linearizability checks aimed at what TestLinearizability (package
-// safemap_test) leaves out. There, the four keys share no segment in two
+// Linearizability checks aimed at what TestLinearizability
+// (linearizability_test.go) leaves out. There, the four keys share no segment in two
 // histories of three, nothing but misses promotes while a history runs
 // (no sweep, purge or compaction), no Load follows a moved entry (loadMoved
 // is not reached), and no read map is big enough for Load's cold
@@ -24,10 +24,8 @@ package safemap
 //
 // Histories without Clear are checked key by key, with Clear as one.
 // -safemap.lcbudget=D runs each test for D instead of 2s (0.5s with
-// -short). The model mirrors linearizability_test.go's (lin*), which is in
-// package safemap_test and so cannot be shared; these tests need package
-// safemap's test hooks (promoteAll, sweepAll, nearPromotion, the segment
-// locks).
+// -short). The operations (lcIn, lcCall), their models (lcKeyModel,
+// lcMapModel) and the broken maps serve TestLinearizability too.
 
 import (
 	"flag"
