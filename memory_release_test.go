@@ -40,28 +40,36 @@ func trackedValue(done *atomic.Bool) *bigValue {
 	return v
 }
 
+// storeNils stores nil at each of keys, and returns keys.
+func storeNils(m *Map[int, *bigValue], keys []int) []int {
+	for _, k := range keys {
+		m.Store(k, nil)
+	}
+	return keys
+}
+
+// storeTracked stores a tracked value at key k, and returns the flag its
+// collection sets.
+func storeTracked(m *Map[int, *bigValue], k int) *atomic.Bool {
+	d := new(atomic.Bool)
+	m.Store(k, trackedValue(d))
+	return d
+}
+
 // valueReleaseStates puts a tracked value at a key of segment 0 in each
 // place a segment keeps values, and returns that key and the flag its
 // value's collection sets.
 var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool){
 	"read-promoted": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		d := new(atomic.Bool)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
-		m.Store(keys[3], trackedValue(d))
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
+		d := storeTracked(m, keys[3])
 		m.promoteAll()
 		return keys[3], d
 	},
 	"read-stored": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
 		m.promoteAll()
-		d := new(atomic.Bool)
-		m.Store(keys[3], trackedValue(d))
+		d := storeTracked(m, keys[3])
 		return keys[3], d
 	},
 	"read-amended": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
@@ -73,28 +81,19 @@ var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (
 		for _, k := range keys[20:] {
 			m.Store(k, nil) // dirty again, read amended and refiltered
 		}
-		d := new(atomic.Bool)
-		m.Store(keys[3], trackedValue(d))
+		d := storeTracked(m, keys[3])
 		return keys[3], d
 	},
 	"read-revived": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
 		m.promoteAll()
 		m.Delete(keys[3])
-		d := new(atomic.Bool)
-		m.Store(keys[3], trackedValue(d))
+		d := storeTracked(m, keys[3])
 		return keys[3], d
 	},
 	"read-after-sweeps": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		d := new(atomic.Bool)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
-		m.Store(keys[3], trackedValue(d))
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
+		d := storeTracked(m, keys[3])
 		m.promoteAll()
 		m.Delete(keys[0]) // arms the sweep
 		// Rebuild as a sweep would, but not through sweepAll: a sweepNow
@@ -108,12 +107,8 @@ var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (
 		return keys[3], d
 	},
 	"small-read-rebuilt": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 3, 0)
-		d := new(atomic.Bool)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
-		m.Store(keys[1], trackedValue(d))
+		keys := storeNils(m, keysInSegment(m, 0, 3, 0))
+		d := storeTracked(m, keys[1])
 		m.promoteAll() // a smallReadOnly
 		m.Store(keysInSegment(m, 0, 1, keys[2]+1)[0], nil)
 		m.promoteAll() // another, with the first one's entries moved
@@ -121,18 +116,13 @@ var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (
 	},
 	"dirty-inline": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
 		keys := keysInSegment(m, 0, 2, 0)
-		d := new(atomic.Bool)
 		m.Store(keys[0], nil)
-		m.Store(keys[1], trackedValue(d))
+		d := storeTracked(m, keys[1])
 		return keys[1], d
 	},
 	"dirty-grown": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		d := new(atomic.Bool)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
-		m.Store(keys[3], trackedValue(d))
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
+		d := storeTracked(m, keys[3])
 		return keys[3], d
 	},
 	"dirty-after-read": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
@@ -141,11 +131,10 @@ var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (
 			m.Store(k, nil)
 		}
 		m.promoteAll()
-		d := new(atomic.Bool)
 		for _, k := range keys[20:] {
 			m.Store(k, nil)
 		}
-		m.Store(keys[25], trackedValue(d))
+		d := storeTracked(m, keys[25])
 		return keys[25], d
 	},
 	"mid-growth-moved": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
@@ -170,25 +159,20 @@ var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (
 	},
 	"purged-small-survivor": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
 		keys := keysInSegment(m, 0, 2*compactMin, 0)
-		d := new(atomic.Bool)
 		for _, k := range keys {
 			m.Store(k, nil)
 		}
 		k := keys[len(keys)-1]
-		m.Store(k, trackedValue(d))
+		d := storeTracked(m, k)
 		for _, k := range keys[:2*compactMin*3/4+1] {
 			m.Delete(k) // the last one purges dirty
 		}
 		return k, d
 	},
 	"purged-big-survivor": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 400, 0)
-		d := new(atomic.Bool)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
+		keys := storeNils(m, keysInSegment(m, 0, 400, 0))
 		k := keys[len(keys)-1]
-		m.Store(k, trackedValue(d))
+		d := storeTracked(m, k)
 		for _, k := range keys[:len(keys)*3/4+1] {
 			m.Delete(k) // the last one moves the survivors to a new map
 		}
@@ -202,34 +186,24 @@ var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (
 		for _, k := range keys[:compactMin] {
 			m.Delete(k) // purged: dirty becomes the spare
 		}
-		d := new(atomic.Bool)
-		m.Store(keys[compactMin], trackedValue(d)) // the spare is dirty again
+		d := storeTracked(m, keys[compactMin]) // the spare is dirty again
 		return keys[compactMin], d
 	},
 	"computed-in-dirty": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
 		d := new(atomic.Bool)
 		m.Compute(keys[3], func(*bigValue, bool) (*bigValue, ComputeOp) { return trackedValue(d), UpdateOp })
 		return keys[3], d
 	},
 	"computed-in-read": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
 		m.promoteAll()
 		d := new(atomic.Bool)
 		m.Compute(keys[3], func(*bigValue, bool) (*bigValue, ComputeOp) { return trackedValue(d), UpdateOp })
 		return keys[3], d
 	},
 	"computed-across-promotion": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
 		d := new(atomic.Bool)
 		m.LoadOrCompute(keysInSegment(m, 0, 1, keys[19]+1)[0], func() *bigValue {
 			m.promoteAll() // the mark moves from dirty to read
@@ -240,13 +214,9 @@ var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (
 		return keysInSegment(m, 0, 1, keys[19]+1)[0], d
 	},
 	"compute-cancelled": func(t *testing.T, m *Map[int, *bigValue]) (int, *atomic.Bool) {
-		keys := keysInSegment(m, 0, 20, 0)
-		for _, k := range keys {
-			m.Store(k, nil)
-		}
+		keys := storeNils(m, keysInSegment(m, 0, 20, 0))
 		m.promoteAll()
-		d := new(atomic.Bool)
-		m.Store(keys[3], trackedValue(d))
+		d := storeTracked(m, keys[3])
 		m.Compute(keys[3], func(*bigValue, bool) (*bigValue, ComputeOp) { return nil, CancelOp })
 		func() {
 			defer func() { recover() }()
