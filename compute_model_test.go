@@ -406,11 +406,7 @@ func TestComputeRevivalTombs(t *testing.T) {
 	for _, revive := range []string{"Store", "Compute"} {
 		t.Run(revive, func(t *testing.T) {
 			var m Map[int, int]
-			keys := keysInSegment(&m, 0, 64, 0)
-			for _, k := range keys {
-				m.Store(k, k)
-			}
-			m.promoteAll()
+			keys := promotedKeys(&m, 0, 64)
 			before := m.Stats().Promotions
 			k := keys[0]
 			for i := range 200 {

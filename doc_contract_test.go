@@ -880,11 +880,7 @@ func TestDocStatsExact(t *testing.T) {
 // 48 of 64 waits for the sweeps, 49 rebuilds.
 func TestDocMassDeleteRebuildsAtOnce(t *testing.T) {
 	var m Map[int, int]
-	ks := keysInSegment(&m, 0, 64, 0)
-	for _, k := range ks {
-		m.Store(k, k)
-	}
-	m.promoteAll()
+	ks := promotedKeys(&m, 0, 64)
 	before := m.Stats()
 	for _, k := range ks[:48] {
 		m.Delete(k)
@@ -905,11 +901,7 @@ func TestDocMassDeleteRebuildsAtOnce(t *testing.T) {
 // call on the map".
 func TestDocSweepDropsTombstone(t *testing.T) {
 	var m Map[int, int]
-	ks := keysInSegment(&m, 0, 4, 0)
-	for _, k := range ks {
-		m.Store(k, k)
-	}
-	m.promoteAll()
+	ks := promotedKeys(&m, 0, 4)
 	before := m.Stats()
 	start := time.Now()
 	m.Delete(ks[0])

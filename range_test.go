@@ -14,6 +14,17 @@ func keysInSegment[V any](m *Map[int, V], i, n, from int) []int {
 	return keys
 }
 
+// promotedKeys stores n keys of segment i of m, each with itself as its
+// value, promotes them into the segment's read map, and returns them.
+func promotedKeys(m *Map[int, int], i, n int) []int {
+	keys := keysInSegment(m, i, n, 0)
+	for _, k := range keys {
+		m.Store(k, k)
+	}
+	m.promoteAll()
+	return keys
+}
+
 // TestRangeSmallDirtyIsCopied checks both ways Range handles a segment with
 // new keys in its dirty map: up to dirtyCopyMax keys are visited from a
 // copy, with no promotion, so a Range after each new key costs no rebuild;

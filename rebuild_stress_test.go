@@ -403,11 +403,7 @@ func TestRangeVisitsPermanentKeysOnce(t *testing.T) {
 func TestColdShortcutTagTwins(t *testing.T) {
 	var m Map[int, int]
 	tb := m.loadOrInit()
-	keys := keysInSegment(&m, 0, 4000, 0)
-	for _, k := range keys {
-		m.Store(k, k)
-	}
-	m.promoteAll()
+	promotedKeys(&m, 0, 4000)
 	r := tb.loadRead(0)
 	if len(r.buckets) <= coldKeyBuckets {
 		t.Fatalf("%d buckets", len(r.buckets))

@@ -338,11 +338,7 @@ func TestSweepLifecycleClearStressLiveTargets(t *testing.T) {
 // again.
 func TestSweepLifecycleStaleTableWrites(t *testing.T) {
 	var m Map[int, int]
-	keys := keysInSegment(&m, 0, 64, 0)
-	for _, k := range keys {
-		m.Store(k, k)
-	}
-	m.promoteAll()
+	keys := promotedKeys(&m, 0, 64)
 	for _, k := range keys[:8] {
 		m.Delete(k) // tombstones: arms segment 0's sweep
 	}
@@ -486,11 +482,7 @@ func TestSweepLifecycleStaleTableWrites(t *testing.T) {
 // (stopSweep): taking mu orders the two either way.
 func TestSweepLifecycleDroppedTableSweptAfterStopSweep(t *testing.T) {
 	var m Map[int, int]
-	keys := keysInSegment(&m, 0, 20, 0)
-	for _, k := range keys {
-		m.Store(k, k)
-	}
-	m.promoteAll()
+	keys := promotedKeys(&m, 0, 20)
 	m.Delete(keys[0]) // a tombstone; arms segment 0's sweep
 	old := m.t.Load()
 	s := old.segs[0].Load()
