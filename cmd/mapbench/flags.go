@@ -18,6 +18,12 @@ const (
 	defaultKeys     = 10000
 	defaultKeyType  = "int"
 	defaultDuration = 2 * time.Second
+	// maxKeys and maxGoroutines bound -keys and -goroutines, far above
+	// any useful run, so that a mistyped value is a usage error rather
+	// than a crash allocating the keys or the goroutines' slices (about
+	// 4 GB of string keys, or 8 GB of goroutine stacks, at the bounds).
+	maxKeys       = 100_000_000
+	maxGoroutines = 1_000_000
 )
 
 // config is a validated command line.
@@ -61,10 +67,10 @@ func defineFlags(c *config, implList *string) *flag.FlagSet {
 		"`name` of the workload: mixed, or one of Go's sync.Map benchmark workloads (see -list)")
 	fs.IntVar(&c.reads, "reads", defaultReads,
 		"percentage of loads in the mixed workload, 0..100; the other steps store or delete, half and half")
-	fs.IntVar(&c.keys, "keys", defaultKeys, "number of keys in the mixed workload, at least 1")
+	fs.IntVar(&c.keys, "keys", defaultKeys, "number of keys in the mixed workload, 1..100000000")
 	fs.StringVar(&c.keyType, "keytype", defaultKeyType, "key `type` of the mixed workload: int or string")
 	fs.IntVar(&c.goroutines, "goroutines", runtime.GOMAXPROCS(0),
-		"number of goroutines running the workload, at least 1; the default is GOMAXPROCS")
+		"number of goroutines running the workload, 1..1000000; the default is GOMAXPROCS")
 	fs.DurationVar(&c.duration, "duration", defaultDuration,
 		"timed run per implementation, after an untimed warmup of a tenth of it")
 	fs.StringVar(implList, "impl", strings.Join(mapimpl.Names, ","),
@@ -94,15 +100,16 @@ func parseArgs(args []string) (config, error) {
 	if c.reads < 0 || c.reads > 100 {
 		return config{}, fmt.Errorf("-reads %d: want a percentage in 0..100", c.reads)
 	}
-	if c.keys < 1 {
-		return config{}, fmt.Errorf("-keys %d: want at least 1", c.keys)
+	if c.keys < 1 || c.keys > maxKeys {
+		return config{}, fmt.Errorf("-keys %d: want 1..%d", c.keys, maxKeys)
 	}
-	c.keyType = strings.ToLower(c.keyType)
-	if c.keyType != "int" && c.keyType != "string" {
+	if kt := strings.ToLower(c.keyType); kt != "int" && kt != "string" {
 		return config{}, fmt.Errorf("-keytype %q: want int or string", c.keyType)
+	} else {
+		c.keyType = kt
 	}
-	if c.goroutines < 1 {
-		return config{}, fmt.Errorf("-goroutines %d: want at least 1", c.goroutines)
+	if c.goroutines < 1 || c.goroutines > maxGoroutines {
+		return config{}, fmt.Errorf("-goroutines %d: want 1..%d", c.goroutines, maxGoroutines)
 	}
 	if c.duration <= 0 {
 		return config{}, fmt.Errorf("-duration %v: want more than 0", c.duration)

@@ -36,15 +36,21 @@ func newProgress(w io.Writer, tty bool, total int) *progress {
 	return &progress{w: w, tty: tty, total: total}
 }
 
-// isTerminal reports whether w is a character device, such as a terminal.
-// It needs no terminal library: the file mode tells.
+// isTerminal reports whether w is a character device, such as a terminal,
+// other than the null device (which is one too, but where a progress bar
+// would only cost the measurement its redraws). It needs no terminal
+// library: the file mode tells.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
 	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	if err != nil || info.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(info, null)
 }
 
 // begin announces the measurement of implementation i, name, under c.
@@ -141,13 +147,16 @@ func formatRate(opsPerSec float64) string { return formatSI(opsPerSec) + "ops/s"
 
 // formatSI writes x with one decimal and an SI prefix and a space after it,
 // ready for a unit: "950.0 ", "12.3 k", "4.5 M", "1.2 G".
+//
+// The thresholds are where one decimal rounds up to 1000.0: 999,960 is
+// "1.0 M", not "1000.0 k".
 func formatSI(x float64) string {
 	switch {
-	case x >= 1e9:
+	case x >= 999.95e6:
 		return fmt.Sprintf("%.1f G", x/1e9)
-	case x >= 1e6:
+	case x >= 999.95e3:
 		return fmt.Sprintf("%.1f M", x/1e6)
-	case x >= 1e3:
+	case x >= 999.95:
 		return fmt.Sprintf("%.1f k", x/1e3)
 	default:
 		return fmt.Sprintf("%.1f ", x)

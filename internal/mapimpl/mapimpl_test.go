@@ -2,6 +2,7 @@ package mapimpl
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -112,5 +113,20 @@ func TestLookup(t *testing.T) {
 	}
 	if _, err := Lookup[int]([]string{"nope"}); err == nil {
 		t.Fatal("Lookup of an unknown name: no error")
+	}
+}
+
+// TestWorkerStatePadded: the state a worker's step writes at every call
+// fills 128 bytes or more, so that two goroutines' state never share a
+// cache line, nor a pair of lines that the prefetcher fetches together.
+func TestWorkerStatePadded(t *testing.T) {
+	for name, size := range map[string]uintptr{
+		"own[int]":                       reflect.TypeFor[own[int]]().Size(),
+		"rngState":                       reflect.TypeFor[rngState]().Size(),
+		"own[adversarialAlloc's counts]": reflect.TypeFor[own[struct{ stores, loadsSinceStore int }]]().Size(),
+	} {
+		if size < 128+8 {
+			t.Errorf("%s is %d bytes; a goroutine's state must fill more than 128", name, size)
+		}
 	}
 }

@@ -27,10 +27,23 @@ type Workload[K comparable] struct {
 // state.
 func storeRange(m Map[int], n int) { Warm(m, IntKeys(n)) }
 
+// own holds state that one goroutine's step writes at every call, padded
+// to 128 bytes and more (two cache lines, the pair that adjacent-line
+// prefetchers fetch together), so that no two goroutines' state share a
+// line. Unpadded, the 8-byte counters of workers made one after another
+// (as cmd/mapbench makes them) sat 8 bytes apart, and every step of one
+// goroutine took the line from the others: with 2 goroutines, safemap's
+// LoadMostlyHits measured 19.5 ns per operation, against 7.8 with the
+// state kept apart.
+type own[T any] struct {
+	v T
+	_ [128]byte
+}
+
 // counting returns a step that calls op with start, start+1, ... .
 func counting(start int, op func(i int)) func() {
-	i := start - 1
-	return func() { i++; op(i) }
+	c := &own[int]{v: start - 1}
+	return func() { c.v++; op(c.v) }
 }
 
 // simple builds a workload whose goroutines have no state but the counter.
@@ -154,13 +167,13 @@ func compareAndDeleteMostly(name string, hits, misses int) Workload[int] {
 // since the last store outnumber the stores so far: the pattern that makes
 // the classic design copy its read map again and again.
 func adversarialAlloc(m Map[int], start int) func() {
-	var stores, loadsSinceStore int
+	st := new(own[struct{ stores, loadsSinceStore int }])
 	return counting(start, func(i int) {
 		m.Load(i)
-		if loadsSinceStore++; loadsSinceStore > stores {
-			m.LoadOrStore(i, stores)
-			loadsSinceStore = 0
-			stores++
+		if st.v.loadsSinceStore++; st.v.loadsSinceStore > st.v.stores {
+			m.LoadOrStore(i, st.v.stores)
+			st.v.loadsSinceStore = 0
+			st.v.stores++
 		}
 	})
 }
@@ -230,19 +243,21 @@ func StringKeys(n int) []string {
 }
 
 // rng is a xorshift64* generator: a few nanoseconds a number, no locks, and
-// each goroutine has its own.
-type rngState struct{ s uint64 }
+// each goroutine has its own, on lines of its own (see own).
+type rngState struct{ own[uint64] }
 
 func rng(seed uint64) *rngState {
 	if seed == 0 {
 		seed = 1
 	}
-	return &rngState{seed}
+	r := new(rngState)
+	r.v = seed
+	return r
 }
 
 func (r *rngState) next() uint64 {
-	r.s ^= r.s >> 12
-	r.s ^= r.s << 25
-	r.s ^= r.s >> 27
-	return r.s * 0x2545f4914f6cdd1d
+	r.v ^= r.v >> 12
+	r.v ^= r.v << 25
+	r.v ^= r.v >> 27
+	return r.v * 0x2545f4914f6cdd1d
 }
