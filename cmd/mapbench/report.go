@@ -181,11 +181,12 @@ func writeTable(w io.Writer, rep report) error {
 		return err
 	}
 	if rep.Interrupted {
-		skipped := "none"
+		// Every implementation may have a result, the last a partial one.
+		msg := "interrupted: the results marked interrupted are partial"
 		if len(rep.Skipped) > 0 {
-			skipped = strings.Join(rep.Skipped, ", ")
+			msg = "interrupted: no result for " + strings.Join(rep.Skipped, ", ")
 		}
-		_, err := fmt.Fprintf(w, "\ninterrupted: no result for %s\n", skipped)
+		_, err := fmt.Fprintf(w, "\n%s\n", msg)
 		return err
 	}
 	return nil

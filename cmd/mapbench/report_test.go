@@ -94,3 +94,28 @@ func TestTableInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// An interrupt in the last implementation's timed phase leaves every
+// implementation a result: the table's last line says the marked ones are
+// partial, not "no result for none".
+func TestTableInterruptedNoneSkipped(t *testing.T) {
+	c, err := parseArgs([]string{"-impl", "safemap,syncmap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := newReport(c, outcome{
+		results: []result{
+			{impl: "safemap", ops: 100, elapsed: time.Millisecond},
+			{impl: "syncmap", ops: 100, elapsed: time.Millisecond, interrupted: true},
+		},
+		interrupted: true,
+	})
+	var buf bytes.Buffer
+	if err := writeTable(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	if strings.Contains(s, "none") || !strings.HasSuffix(s, "\ninterrupted: the results marked interrupted are partial\n") {
+		t.Errorf("table ends badly:\n%s", s)
+	}
+}
