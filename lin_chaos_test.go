@@ -858,6 +858,20 @@ func lcPrepareKeys(m *Map[int, int], rng *rand.Rand, keys, bg []int) {
 	}
 }
 
+// lcInternalStep makes one of the changes the map makes on its own: a
+// promotion of every segment (which 0), a sweep of every segment (1), or
+// every amended segment brought one miss short of promotion (2).
+func lcInternalStep(m *Map[int, int], which int) {
+	switch which {
+	case 0:
+		m.promoteAll()
+	case 1:
+		m.sweepAll()
+	case 2:
+		m.nearPromotion()
+	}
+}
+
 // lcChaos returns a chaos step (see lcScenario.chaos) that drives the
 // segment of the background keys through promotions, sweeps, refilters,
 // purges, compactions, dirty growth and Range's promotions, without
@@ -870,13 +884,9 @@ func lcChaos(m *Map[int, int], bg []int, id int) func(rng *rand.Rand) {
 	}
 	var added []int
 	return func(rng *rand.Rand) {
-		switch rng.IntN(13) {
-		case 0:
-			m.promoteAll()
-		case 1:
-			m.sweepAll()
-		case 2:
-			m.nearPromotion()
+		switch c := rng.IntN(13); c {
+		case 0, 1, 2:
+			lcInternalStep(m, c)
 		case 3, 4:
 			if len(bg) > 0 {
 				k := bg[rng.IntN(len(bg))]
@@ -998,13 +1008,9 @@ func TestLinChaosComputeRaces(t *testing.T) {
 // Clear from its in-place path.
 func lcClearChaos(m *Map[int, int], bg []int, id int) func(rng *rand.Rand) {
 	return func(rng *rand.Rand) {
-		switch rng.IntN(8) {
-		case 0:
-			m.promoteAll()
-		case 1:
-			m.sweepAll()
-		case 2:
-			m.nearPromotion()
+		switch c := rng.IntN(8); c {
+		case 0, 1, 2:
+			lcInternalStep(m, c)
 		case 3:
 			m.Load(bg[0] + 1<<29)
 		case 4, 5:

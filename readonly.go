@@ -312,8 +312,7 @@ func (r *readOnly[K, V]) loadMoved(h uint64, key K) (value V, ok bool) {
 func (r *readOnly[K, V]) movedBox(h uint64, key K) *box[K, V] {
 	for {
 		r = r.next.Load()
-		p := r.find(h, key).p.Load()
-		if _, _, moved := p.read(); !moved {
+		if p := r.find(h, key).p.Load(); p == nil || p.kind != kindMoved {
 			return p
 		}
 	}

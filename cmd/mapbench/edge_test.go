@@ -29,34 +29,24 @@ func runNoPanic(t *testing.T, args ...string) (code int, stdout, stderr string, 
 	return code, stdout, stderr, false
 }
 
-// Was (flags.go:104, measure.go:109-112): -goroutines has
-// no upper bound. -goroutines 9223372036854775807 passes validation, prints
-// the "safemap 1/5" progress line, then measure panics with "makeslice: len
-// out of range" (a stack trace and exit status 2, the usage status, but no
-// usage), after -svg has already truncated the chart file. Values that fit
-// the slice but not the memory (say 1<<40) die with a fatal out-of-memory
-// error. It should be a usage error: one line, the usage, status 2, nothing
-// measured.
-func TestEdgeHugeGoroutinesIsUsageError(t *testing.T) {
-	code, stdout, stderr, panicked := runNoPanic(t, "-goroutines", strconv.Itoa(math.MaxInt), "-duration", "1ms", "-impl", "safemap")
-	if panicked {
-		return
-	}
-	if code != exitUsage || stdout != "" || !strings.HasPrefix(stderr, "mapbench: -goroutines") {
-		t.Errorf("status %d, stdout %q, stderr %q; want a usage error", code, stdout, stderr)
-	}
-}
-
-// Was (flags.go:97, workloads.go:93, mapimpl.IntKeys): the same for
-// -keys: -keys 9223372036854775807 passes validation and IntKeys panics with
-// "makeslice: len out of range". It should be a usage error.
-func TestEdgeHugeKeysIsUsageError(t *testing.T) {
-	code, stdout, stderr, panicked := runNoPanic(t, "-keys", strconv.Itoa(math.MaxInt), "-duration", "1ms", "-impl", "safemap")
-	if panicked {
-		return
-	}
-	if code != exitUsage || stdout != "" || !strings.HasPrefix(stderr, "mapbench: -keys") {
-		t.Errorf("status %d, stdout %q, stderr %q; want a usage error", code, stdout, stderr)
+// Was (flags.go:104, measure.go:109-112; flags.go:97, workloads.go:93,
+// mapimpl.IntKeys): -goroutines and -keys had no upper bound.
+// -goroutines 9223372036854775807 passed validation, printed the "safemap
+// 1/5" progress line, then measure panicked with "makeslice: len out of
+// range" (a stack trace and exit status 2, the usage status, but no usage),
+// after -svg had already truncated the chart file; values that fit the
+// slice but not the memory (say 1<<40) died of a fatal out-of-memory error.
+// -keys 9223372036854775807 panicked the same way in IntKeys. Each must be
+// a usage error: one line, the usage, status 2, nothing measured.
+func TestEdgeHugeCountsAreUsageErrors(t *testing.T) {
+	for _, flag := range []string{"-goroutines", "-keys"} {
+		code, stdout, stderr, panicked := runNoPanic(t, flag, strconv.Itoa(math.MaxInt), "-duration", "1ms", "-impl", "safemap")
+		if panicked {
+			continue
+		}
+		if code != exitUsage || stdout != "" || !strings.HasPrefix(stderr, "mapbench: "+flag) {
+			t.Errorf("%s %d: status %d, stdout %q, stderr %q; want a usage error", flag, math.MaxInt, code, stdout, stderr)
+		}
 	}
 }
 

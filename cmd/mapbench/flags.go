@@ -103,11 +103,11 @@ func parseArgs(args []string) (config, error) {
 	if c.keys < 1 || c.keys > maxKeys {
 		return config{}, fmt.Errorf("-keys %d: want 1..%d", c.keys, maxKeys)
 	}
-	if kt := strings.ToLower(c.keyType); kt != "int" && kt != "string" {
+	kt := strings.ToLower(c.keyType)
+	if kt != "int" && kt != "string" {
 		return config{}, fmt.Errorf("-keytype %q: want int or string", c.keyType)
-	} else {
-		c.keyType = kt
 	}
+	c.keyType = kt
 	if c.goroutines < 1 || c.goroutines > maxGoroutines {
 		return config{}, fmt.Errorf("-goroutines %d: want 1..%d", c.goroutines, maxGoroutines)
 	}

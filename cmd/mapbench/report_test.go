@@ -63,10 +63,12 @@ func TestReportValues(t *testing.T) {
 	}
 }
 
-// An interrupted run's table marks the partial result and names the
-// implementations without one.
-func TestTableInterrupted(t *testing.T) {
-	c, err := parseArgs(nil)
+// interruptedTable returns the table of a run of impls interrupted in
+// syncmap's timed phase, after safemap's result, with skipped left without
+// one.
+func interruptedTable(t *testing.T, impls string, skipped []string) string {
+	t.Helper()
+	c, err := parseArgs([]string{"-impl", impls})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,14 +77,20 @@ func TestTableInterrupted(t *testing.T) {
 			{impl: "safemap", ops: 100, elapsed: time.Millisecond},
 			{impl: "syncmap", ops: 100, elapsed: time.Millisecond, interrupted: true},
 		},
-		skipped:     []string{"xsyncv3", "xsyncv4", "rwmutex"},
+		skipped:     skipped,
 		interrupted: true,
 	})
 	var buf bytes.Buffer
 	if err := writeTable(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
-	s := buf.String()
+	return buf.String()
+}
+
+// An interrupted run's table marks the partial result and names the
+// implementations without one.
+func TestTableInterrupted(t *testing.T) {
+	s := interruptedTable(t, "safemap,syncmap,xsyncv3,xsyncv4,rwmutex", []string{"xsyncv3", "xsyncv4", "rwmutex"})
 	for _, want := range []string{
 		"B/op  vs syncmap  note\n",
 		"1.00\n",
@@ -99,22 +107,7 @@ func TestTableInterrupted(t *testing.T) {
 // implementation a result: the table's last line says the marked ones are
 // partial, not "no result for none".
 func TestTableInterruptedNoneSkipped(t *testing.T) {
-	c, err := parseArgs([]string{"-impl", "safemap,syncmap"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := newReport(c, outcome{
-		results: []result{
-			{impl: "safemap", ops: 100, elapsed: time.Millisecond},
-			{impl: "syncmap", ops: 100, elapsed: time.Millisecond, interrupted: true},
-		},
-		interrupted: true,
-	})
-	var buf bytes.Buffer
-	if err := writeTable(&buf, rep); err != nil {
-		t.Fatal(err)
-	}
-	s := buf.String()
+	s := interruptedTable(t, "safemap,syncmap", nil)
 	if strings.Contains(s, "none") || !strings.HasSuffix(s, "\ninterrupted: the results marked interrupted are partial\n") {
 		t.Errorf("table ends badly:\n%s", s)
 	}
