@@ -32,9 +32,9 @@ func storeRange(m Map[int], n int) { Warm(m, IntKeys(n)) }
 // prefetchers fetch together), so that no two goroutines' state share a
 // line. Unpadded, the 8-byte counters of workers made one after another
 // (as cmd/mapbench makes them) sat 8 bytes apart, and every step of one
-// goroutine took the line from the others: with 2 goroutines, safemap's
-// LoadMostlyHits measured 19.5 ns per operation, against 7.8 with the
-// state kept apart.
+// goroutine took the line from the others: with 2 goroutines, mapbench
+// measured safemap's LoadMostlyHits at 21-22 ns per operation, against
+// 10.3-10.5 with the state padded (BENCHMARKS.md, "mapbench").
 type own[T any] struct {
 	v T
 	_ [128]byte
