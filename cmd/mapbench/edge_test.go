@@ -127,11 +127,11 @@ func TestEdgeJSONSkippedEmptyArray(t *testing.T) {
 	}
 }
 
-// an interrupt in the warmup of a later implementation keeps the
-// finished results, counts the stopped one as skipped with the rest, in
+// an interrupt as a later implementation starts (in its setup, which
+// measure no longer waits for) keeps the finished results, counts the stopped one as skipped with the rest, in
 // -impl order, leaves no ratio when the baseline was the one skipped, and
 // exits 130 with valid JSON.
-func TestEdgeInterruptInLaterWarmup(t *testing.T) {
+func TestEdgeInterruptAsLaterStarts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stderr := &cancelOn{trigger: "mapbench: syncmap 2/3", cancel: cancel}
@@ -145,7 +145,7 @@ func TestEdgeInterruptInLaterWarmup(t *testing.T) {
 		rep.Results[0].Impl != "rwmutex" || rep.Results[0].Interrupted || rep.Results[0].RatioToSyncmap != nil {
 		t.Errorf("report: %+v", rep)
 	}
-	if !strings.Contains(stderr.String(), "mapbench: syncmap interrupted in its warmup: no result") ||
+	if !strings.Contains(stderr.String(), "mapbench: syncmap interrupted in its setup: no result") ||
 		!strings.Contains(stderr.String(), "interrupted; no result for syncmap, safemap") {
 		t.Errorf("stderr:\n%s", stderr.String())
 	}

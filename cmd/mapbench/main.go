@@ -80,9 +80,16 @@
 // implementations not yet run. The stopped measurement is reported with what
 // it had measured, marked interrupted (a note column in the table,
 // "interrupted": true in JSON, a mark on its bar in the chart); if it was
-// still in its warmup it has nothing to report and counts as skipped. The
-// results that finished are printed as usual, and mapbench exits with status
-// 130. A second interrupt kills the process outright.
+// still in its setup (filling the map, or making the keys of the mixed
+// workload, which for -keys 100000000 takes minutes) or its warmup, it has
+// nothing to report and counts as skipped. The results that finished are
+// printed as usual, and mapbench exits with status 130. A second interrupt
+// kills the process outright.
+//
+// The -svg file is opened before the measurements, so that a bad path fails
+// at once, but written only after them: a chart already there stays as it
+// was until then, and if nothing was measured it is left alone (a file that
+// did not exist is not made).
 //
 // # Exit status
 //
@@ -155,10 +162,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	// Open the chart's file first, so that a bad path fails before the
-	// measurements rather than after them.
-	var svgFile *os.File
+	// measurements rather than after them (see chartFile).
+	var chart *chartFile
 	if cfg.svg != "" {
-		if svgFile, err = os.Create(cfg.svg); err != nil {
+		if chart, err = openChart(cfg.svg); err != nil {
 			fmt.Fprintf(stderr, "mapbench: %v\n", err)
 			return exitFailure
 		}
@@ -181,12 +188,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mapbench: writing the results: %v\n", err)
 		code = exitFailure
 	}
-	if svgFile != nil {
-		err := writeSVG(svgFile, rep)
-		if cerr := svgFile.Close(); err == nil {
-			err = cerr
+	switch {
+	case chart == nil:
+	case len(out.results) == 0:
+		// Interrupted before any result: an empty chart would only
+		// destroy the one that may be there.
+		if err := chart.abandon(); err != nil {
+			fmt.Fprintf(stderr, "mapbench: %s: %v\n", cfg.svg, err)
+			code = exitFailure
+		} else {
+			fmt.Fprintf(stderr, "mapbench: nothing measured: %s not written\n", cfg.svg)
 		}
-		if err != nil {
+	default:
+		if err := chart.write(rep); err != nil {
 			fmt.Fprintf(stderr, "mapbench: writing %s: %v\n", cfg.svg, err)
 			code = exitFailure
 		}

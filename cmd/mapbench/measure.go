@@ -28,6 +28,7 @@ type result struct {
 	mallocs     uint64        // heap allocations during the timed phase
 	bytes       uint64        // heap bytes allocated during the timed phase
 	interrupted bool          // the context stopped the timed phase early
+	inSetup     bool          // the context stopped the run in the setup
 }
 
 // opsPerSec is the throughput of all goroutines together.
@@ -94,14 +95,16 @@ type tickFunc func(warmup bool, elapsed time.Duration, ops uint64)
 // measure runs workload w on a fresh map of impl: setup, a warmup of
 // warmup, a garbage collection, then the timed phase of d, with goroutines
 // goroutines. onTick, if not nil, hears about progress every progressTick.
-// A cancelled ctx ends the current phase at once; the result is then marked
-// interrupted, with no operations if the warmup did not finish.
+// A cancelled ctx ends the current phase at once, the setup included; the
+// result is then marked interrupted, with no operations if the warmup did
+// not finish.
 func measure[K comparable](ctx context.Context, impl mapimpl.Impl[K], w mapimpl.Workload[K], goroutines int, warmup, d time.Duration, onTick tickFunc) result {
 	r := result{impl: impl.Name}
 	runtime.GC() // collect the previous implementation's map before filling this one
 	m := impl.New(w.Capacity)
-	if w.Setup != nil {
-		w.Setup(m)
+	if w.Setup != nil && !finished(ctx, func() { w.Setup(m) }) {
+		r.interrupted, r.inSetup = true, true // no operations: reported as skipped
+		return r
 	}
 	// Each goroutine keeps its step function, and so its counter and key
 	// sequence, from the warmup into the timed phase: a workload of unique
@@ -135,6 +138,29 @@ func measure[K comparable](ctx context.Context, impl mapimpl.Impl[K], w mapimpl.
 	r.mallocs = after.Mallocs - before.Mallocs
 	r.bytes = after.TotalAlloc - before.TotalAlloc
 	return r
+}
+
+// finished runs f on a goroutine of its own and waits until it returns or
+// ctx is cancelled, whichever comes first, and reports whether f returned.
+// It is for the setups, which cannot look at ctx themselves: filling a map
+// with -keys 100000000 takes minutes, and an interrupt must not wait for
+// it. An abandoned f runs on until it ends or the process exits; its
+// caller must not touch what f writes.
+func finished(ctx context.Context, f func()) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // counter is one goroutine's operation count, alone on its cache lines so

@@ -103,6 +103,8 @@ func (p *progress) draw(frac float64, status string) {
 func (p *progress) end(r result) {
 	var line string
 	switch {
+	case r.inSetup:
+		line = fmt.Sprintf("mapbench: %s interrupted in its setup: no result", r.impl)
 	case r.ops == 0:
 		line = fmt.Sprintf("mapbench: %s interrupted in its warmup: no result", r.impl)
 	case r.interrupted:
