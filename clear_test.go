@@ -278,7 +278,7 @@ func TestClearFromCallbacks(t *testing.T) {
 // a new key) from several goroutines, so that Clears race each other and
 // the Stores that set bits in filled. None may wedge (a build whose Clear
 // of a single segment took no initMu once left another Clear looping for a
-// bit that it had cleared; see BENCHMARKS.md), and the map ends
+// bit that it had cleared; see benchmarks/JOURNAL.md), and the map ends
 // consistent.
 func TestConcurrentClears(t *testing.T) {
 	var m Map[int, int]

@@ -161,8 +161,8 @@ func TestBucketSpread(t *testing.T) {
 // passes for most seeds and fails for a few: of these 6,144 maps and
 // patterns, the top bits of the hash's first round put more than 1.25x a
 // share on one segment in 12 (up to 5.3x), and a multiply-shift of the key
-// (key*m, m odd) in 11 (BENCHMARKS.md: up to 8.7x over 10,000 seeds); with
-// 64 seeds both passed. A hash that drops the key's high bits fails every
+// (key*m, m odd) in 11 (benchmarks/JOURNAL.md: up to 8.7x over 10,000
+// seeds); with 64 seeds both passed. A hash that drops the key's high bits fails every
 // map.
 func TestSegmentSpread(t *testing.T) {
 	// Counters shifted into the high bits. The n keys below need 14 bits,

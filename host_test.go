@@ -9,7 +9,7 @@ import "testing"
 // differs from host to host far more than plain instructions do (10-11.5
 // ns each on the Intel host of run r27, against 0.8-1.0 ns for a plain
 // store; an atomic add took about 6.5 ns on the host of 2026-11-30; see
-// BENCHMARKS.md), and with it the write rows' ratios to peers that use
+// benchmarks/JOURNAL.md), and with it the write rows' ratios to peers that use
 // more or fewer of them. Run it beside a benchmark run to tell hosts apart:
 //
 //	go test -run '^$' -bench Host -benchtime 200ms -count 4 -cpu 1 .

@@ -46,7 +46,8 @@ const coldKeyBuckets = 64
 // the entry, then the box, and compares the key there, without touching
 // the keys. With 131,072 int keys in random order this cut a one-goroutine
 // Load from 48.5 to 32.9 ns (benchstat, n=16, p=0.003, a throwaway
-// benchmark that BenchmarkLoadHitRandom now replaces; see BENCHMARKS.md).
+// benchmark that BenchmarkLoadHitRandom now replaces; see
+// benchmarks/JOURNAL.md).
 //
 // The keys are read on the other paths (misses whose tag matched, deleted
 // and moved entries, writes, rebuilds and Range), so they live in a
@@ -62,7 +63,8 @@ const coldKeyBuckets = 64
 // lines, and a map's hit lines were spread over twice the memory or more:
 // splitting them cut the simulated last-level misses of LoadHitRandom from
 // 2.70 to 2.33 per load, and made reads over 100,000 keys up to 30% faster
-// where the A/Bs could tell, the most with string keys (BENCHMARKS.md).
+// where the A/Bs could tell, the most with string keys
+// (benchmarks/JOURNAL.md).
 //
 // tags and keys are written only before publication; entries change only
 // by CAS (see entry).

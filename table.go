@@ -133,7 +133,7 @@ type segment[K comparable, V any] struct {
 	// mark of a compute that owns the key, which the compute replaces under
 	// mu (see segment.finish). Expunged marks a slot that a purge or a
 	// rebuild is dropping, only while it runs. Measured against entries in
-	// blocks (scripts/ab.sh, 8 rounds, -cpu 1,2; BENCHMARKS.md):
+	// blocks (scripts/ab.sh, 8 rounds, -cpu 1,2; benchmarks/JOURNAL.md):
 	// SwapMostlyMisses -19% / -8%, LoadOrStoreBalanced -18% at 1 CPU, 8
 	// bytes fewer per new key.
 	dirty *dirtyMap[K, V]

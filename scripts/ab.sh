@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compares two builds of the package, as the "measured and not kept" entries
-# of BENCHMARKS.md were measured: alternating rounds of two test binaries,
+# of benchmarks/JOURNAL.md were measured: alternating rounds of two test binaries,
 # then benchstat of the one against the other.
 #
 #   scripts/ab.sh OLD_REV NEW_REV 'PATTERN' [OUTDIR]

@@ -2,7 +2,7 @@
 # Counts instructions and simulated cache misses per benchmark operation,
 # with valgrind's cachegrind: figures that do not swing with the machine's
 # load, for comparing two versions of a hot path where timings on a shared
-# machine cannot tell them apart (see BENCHMARKS.md, "Counting instead of
+# machine cannot tell them apart (see benchmarks/JOURNAL.md, "Counting instead of
 # timing").
 #
 #   go test -c -o safemap.test .
