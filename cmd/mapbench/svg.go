@@ -13,9 +13,9 @@ import (
 // top, one horizontal bar per implementation with its name on the left and
 // its ops/s on the right, and the ops/s axis below.
 const (
-	chartWidth  = 880
+	chartWidth  = 925
 	labelWidth  = 110 // left of the bars: implementation names
-	valueWidth  = 170 // right of the longest bar: its value
+	valueWidth  = 215 // right of the longest bar: its value, "999.9 Mops/s (interrupted)" at most
 	titleHeight = 72
 	barHeight   = 30
 	barGap      = 14

@@ -147,7 +147,7 @@ func TestSVG(t *testing.T) {
 			t.Errorf("no axis tick %s", tick)
 		}
 	}
-	if !strings.HasPrefix(s, "<?xml") || !strings.Contains(s, `viewBox="0 0 880 `) {
+	if !strings.HasPrefix(s, "<?xml") || !strings.Contains(s, `viewBox="0 0 925 `) {
 		t.Errorf("not a standalone SVG document:\n%s", s)
 	}
 }
@@ -205,4 +205,59 @@ func near(a, b float64) bool {
 		d = -d
 	}
 	return d <= 1e-9*max(a, b, 1)
+}
+
+// Was (svg.go): the value column was 170 units wide, and the longest
+// value label, an interrupted bar's "999.9 Mops/s (interrupted)", ran past
+// the chart's right edge when that bar was the longest. Every value label
+// must end inside the chart, its width taken at 0.6 em a character (13
+// units a em; the widest of the usual sans-serif fonts average less).
+func TestSVGValueLabelsFit(t *testing.T) {
+	rep := report{description: "fit", Results: []resultReport{
+		{Impl: "safemap", OpsPerSec: 999.94e6, NsPerOp: 1, Interrupted: true},
+		{Impl: "syncmap", OpsPerSec: 5e6, NsPerOp: 200},
+	}}
+	var buf bytes.Buffer
+	if err := writeSVG(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&buf)
+	found := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok || start.Name.Local != "text" {
+			continue
+		}
+		var class, x string
+		for _, a := range start.Attr {
+			switch a.Name.Local {
+			case "class":
+				class = a.Value
+			case "x":
+				x = a.Value
+			}
+		}
+		if class != "value" {
+			continue
+		}
+		var text string
+		if err := dec.DecodeElement(&text, &start); err != nil {
+			t.Fatal(err)
+		}
+		left, err := strconv.ParseFloat(x, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found++
+		if right := left + 0.6*13*float64(len(text)); right > chartWidth {
+			t.Errorf("value label %q ends at about %.0f, past the chart's width %d", text, right, chartWidth)
+		}
+	}
+	if found != 2 {
+		t.Errorf("%d value labels, want 2", found)
+	}
 }
