@@ -33,20 +33,12 @@ func rvPanic(f func()) (panicked bool, msg string) {
 	return false, ""
 }
 
-// rvWithin runs f in a goroutine and fails if it does not return in time (a
-// lock left held, a waiter never woken).
+// rvWithin runs f in a goroutine and stops the test if it does not return
+// in time (a lock left held, a waiter never woken).
 func rvWithin(t *testing.T, what string, f func()) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(rvTimeout):
-		buf := make([]byte, 1<<20)
-		t.Fatalf("%s wedged:\n%s", what, buf[:runtime.Stack(buf, true)])
+	if !auditWithin(t, what, rvTimeout, f) {
+		t.FailNow()
 	}
 }
 

@@ -17,7 +17,9 @@ import "sync/atomic"
 // key in it has found its key's live value, without reading the key in the
 // bucket (see Map.Load). The copy costs the size of a key per box: 8 bytes
 // per int key, 16 per string (whose bytes are shared, not copied). Markers
-// leave key zero: no reader trusts it.
+// leave key zero, but for a compute's mark over a present key, which copies
+// the key of the box it covers (see marker.over): no reader that looks for
+// a key's entry trusts a marker's key, since Load checks the kind too.
 //
 // A box holds no pointer of its own: when neither K nor V holds one, the
 // allocator makes the box without pointer bitmaps and the collector never
@@ -25,7 +27,7 @@ import "sync/atomic"
 // pointer in it (a microbenchmark of the two layouts, 1 CPU, Go 1.26.8).
 type box[K comparable, V any] struct {
 	value V
-	key   K       // the key of the entry that holds the box; zero in markers
+	key   K       // the key of the entry that holds the box; zero in markers but kindComputeLoaded's
 	kind  boxKind // kindValue, or which marker
 }
 
@@ -306,11 +308,26 @@ func (e *entry[K, V]) moveLocked(to *entry[K, V], t *table[K, V]) {
 
 // over sets mk to be the mark of a compute over cur, the key's box (nil if
 // the key is absent).
+//
+// The mark over a present key carries the box's value, which readers see
+// while the compute runs, and its key, the form of the key that its last
+// write gave (see keyForm); a mark over an absent key carries neither (a
+// retried claim may reuse a mark that carried them).
 func (mk *marker[K, V]) over(cur *box[K, V]) {
 	mk.old = cur
-	mk.b.kind = kindComputeAbsent
-	if cur != nil {
-		mk.b.kind = kindComputeLoaded
-		mk.b.value = cur.value
+	if cur == nil {
+		mk.b = box[K, V]{kind: kindComputeAbsent}
+		return
 	}
+	mk.b = box[K, V]{value: cur.value, key: cur.key, kind: kindComputeLoaded}
+}
+
+// keyForm reports whether b, a box that reads as present, carries its key
+// as the key's last write gave it: a value box, or a compute's mark over a
+// present key, which copies the key from the value box it covers (see
+// marker.over). Range and the iterators report that form where equal keys
+// differ (+0 and -0 as float keys), as Go's maps do, rather than the form
+// the key's slot was first made with.
+func (b *box[K, V]) keyForm() bool {
+	return b.kind == kindValue || b.kind == kindComputeLoaded
 }

@@ -79,7 +79,7 @@ func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], f f
 		// Under mu a dirty slot is current (see segment.dirty).
 		if v, ok := sl.load(t); ok {
 			buf[n].k, buf[n].v = sl.key, v
-			if sl.p.kind == kindValue {
+			if sl.p.keyForm() {
 				buf[n].k = sl.p.key // see rangeRead
 			}
 			n++
@@ -115,11 +115,12 @@ func (t *table[K, V]) rangeRead(r *readOnly[K, V], f func(key K, value V) bool) 
 				p = r.movedBox(t.hasher.hash(k), k)
 				v, ok, _ = p.read()
 			}
-			if ok && p.kind == kindValue {
+			if ok && p.keyForm() {
 				// The key as the last write gave it, as Go's maps report
 				// it where equal keys differ (+0 and -0 as float keys):
 				// a value box holds the key it was stored with (see box),
-				// moved or not (TestHashPropRangeMovedKeyForm).
+				// moved or not (TestHashPropRangeMovedKeyForm), and so
+				// does a compute's mark over it (see keyForm).
 				k = p.key
 			}
 			if ok && !f(k, v) {

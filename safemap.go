@@ -184,9 +184,12 @@ func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok 
 
 // Store sets the value for a key.
 //
-// Storing over a present or recently deleted key takes no lock and allocates
-// one box, which holds the value and a copy of the key. It panics if the
-// key's dynamic type is not comparable.
+// Storing over a key that the key's read map holds, present or recently
+// deleted, takes no lock; a key added since its segment's last promotion
+// waits in the segment's dirty map, and a Store over it takes the segment's
+// lock until the next promotion. Every Store allocates one box, which holds
+// the value and a copy of the key. It panics if the key's dynamic type is
+// not comparable.
 func (m *Map[K, V]) Store(key K, value V) {
 	m.write(key, &write[K, V]{op: opStore, value: value})
 }
@@ -326,15 +329,18 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 			if absent {
 				return nil, false // nothing to delete or compare
 			}
-		} else if absent || r == t.emptyAmended {
-			// The locked path will most likely add the key (with
-			// emptyAmended, whose shared filter rules nothing out, the
-			// segment holds at most four keys). Allocate its box now,
-			// so that the lock is not held while the allocator works
-			// (or makes this goroutine help the collector); its slot
-			// in dirty holds the box itself (see segment.dirty). If
-			// the key turns out to be present after all, a Store
+		} else if absent || w.op == opStore {
+			// The locked path will most likely add the key, or, for a
+			// Store or Swap, store a box whatever it finds. Allocate the box
+			// now, so that the lock is not held while the allocator
+			// works (or makes this goroutine help the collector); its
+			// slot in dirty holds the box itself (see segment.dirty).
+			// If the key turns out to be present after all, a Store
 			// stores the box there, and a LoadOrStore drops it unseen.
+			// A LoadOrStore of a key that may wait in dirty (always so
+			// under emptyAmended, whose shared filter rules nothing
+			// out) allocates nothing here: a hit, the common case of
+			// a LoadOrStore, allocates nothing at all.
 			w.prepare()
 		}
 	}
