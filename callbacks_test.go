@@ -298,7 +298,7 @@ func TestLoadOrComputeOnceUnderRebuilds(t *testing.T) {
 	stop := make(chan struct{})
 	var churn sync.WaitGroup
 	churn.Add(1)
-	go auditChurner(m, stop, &churn, 1<<20)
+	go auditChurner(m, stop, &churn, auditChurnKey)
 	defer func() { close(stop); churn.Wait() }()
 	for round := range 150 {
 		key := round * 7

@@ -12,10 +12,12 @@ import (
 )
 
 // auditChurner runs internal state changes on m until stop closes:
-// promotions, near-promotions with misses, sweeps, and churn of its own
-// keys (which triggers purges and compactions).
-func auditChurner(m *Map[int, int], stop chan struct{}, wg *sync.WaitGroup, base int) {
+// promotions, near-promotions with misses, sweeps, and churn of keys of
+// its own (which triggers purges and compactions). key(j) gives those keys
+// for j in -2..99; no one else may use them.
+func auditChurner[K comparable, V any](m *Map[K, V], stop chan struct{}, wg *sync.WaitGroup, key func(j int) K) {
 	defer wg.Done()
+	var zero V
 	for i := 0; ; i++ {
 		select {
 		case <-stop:
@@ -27,22 +29,25 @@ func auditChurner(m *Map[int, int], stop chan struct{}, wg *sync.WaitGroup, base
 			m.promoteAll()
 		case 1:
 			m.nearPromotion()
-			m.Load(base - 1)
-			m.Load(base - 2)
+			m.Load(key(-1))
+			m.Load(key(-2))
 		case 2:
 			m.sweepAll()
 		case 3:
 			for j := range 100 {
-				m.Store(base+j, j)
+				m.Store(key(j), zero)
 			}
 			for j := range 100 {
-				m.Delete(base + j)
+				m.Delete(key(j))
 			}
 		case 4:
 			runtime.Gosched()
 		}
 	}
 }
+
+// auditChurnKey is auditChurner's key function over int keys from 1<<20.
+func auditChurnKey(j int) int { return 1<<20 + j }
 
 // TestTokenConservation moves unique tokens between keys with every
 // taking operation (LoadAndDelete, CompareAndDelete, Compute DeleteOp, Swap
@@ -67,7 +72,7 @@ func TestTokenConservation(t *testing.T) {
 	stop := make(chan struct{})
 	var wg, churn sync.WaitGroup
 	churn.Add(1)
-	go auditChurner(m, stop, &churn, 1<<20)
+	go auditChurner(m, stop, &churn, auditChurnKey)
 	deadline := time.Now().Add(dur)
 	var moves atomic.Int64
 	for w := range workers {
@@ -181,7 +186,7 @@ func TestMixedAtomicIncrements(t *testing.T) {
 	stop := make(chan struct{})
 	var wg, churn sync.WaitGroup
 	churn.Add(1)
-	go auditChurner(m, stop, &churn, 1<<20)
+	go auditChurner(m, stop, &churn, auditChurnKey)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -370,33 +375,9 @@ func TestOwnedKeysExactModel(t *testing.T) {
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Add(2)
-	go func() { // churner: internal state changes on the shared map
-		defer bg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			switch i % 4 {
-			case 0:
-				m.promoteAll()
-			case 1:
-				m.nearPromotion()
-				m.Load(-1)
-			case 2:
-				m.sweepAll()
-			case 3:
-				for j := range 80 {
-					m.Store(1<<30+j, j)
-				}
-				for j := range 80 {
-					m.Delete(1<<30 + j)
-				}
-			}
-			runtime.Gosched()
-		}
-	}()
+	// churner: internal state changes on the shared map, with keys from
+	// 1<<30 that no worker owns
+	go auditChurner(m, stop, &bg, func(j int) any { return 1<<30 + j })
 	go func() { // reader: Range sees only values of their keys
 		defer bg.Done()
 		for {
