@@ -60,8 +60,9 @@
 // a write whose compare-and-swap loses to another writer of the key spins
 // for about a microsecond before it tries again, so that a key written from
 // many cores at once is written in runs from one core at a time, as under a
-// mutex, rather than passed from core to core at every write. A load hit reads the tag word and the entry, then the box, and compares
-// the key there. New keys go to the segment's dirty map, under its lock,
+// mutex, rather than passed from core to core at every write. A load hit
+// reads the tag word and the entry, then the box, and compares the key
+// there. New keys go to the segment's dirty map, under its lock,
 // whose slots hold their boxes directly: only holders of the lock reach
 // them, so plain stores do there what compare-and-swaps do in read.
 // After enough loads have had to take the lock (misses), the dirty map is
