@@ -16,13 +16,22 @@ package safemap
 // cache, as the holder of a mutex does. Measured at 2 CPUs (eight
 // alternating rounds, benchmarks/JOURNAL.md, the session of 2026-12-03 from
 // 08:37): SwapCollision 162.9 -> 59.6 ns, CompareAndSwapCollision 154.9 ->
-// 88.4 ns. The wait costs where the writes that win are cheap and the
-// losers' retries would have found nothing to do: CompareAndDeleteCollision
-// 38.2 -> 46.9 ns and LoadAndDeleteCollision 25.7 -> 29.6 ns, both still
-// well under sync.Map's time. A goroutine alone on its key never fails a
-// CAS, and never waits; nothing else changed (Go's set and the write
-// mixes at 1 and 2 CPUs). Waiting only when the retry would write (not
-// kept) spared those two rows but left CompareAndSwapCollision at 143.7 ns.
+// 88.4 ns. A goroutine alone on its key never fails a CAS, and never
+// waits; nothing else changed (Go's set and the write mixes at 1 and 2
+// CPUs).
+//
+// Deletes do not wait (see entry.update). A delete that lost its CAS
+// mostly finds, on its next load, the key deleted by the winner, or its
+// compare failing, and returns without writing; and a delete that does
+// write ends the key's value, so it does not come back for the same line
+// as a loop of Stores or CompareAndSwaps does. Waiting cost them time for
+// nothing: CompareAndDeleteCollision 46.9 ns and LoadAndDeleteCollision
+// 29.6 ns with the wait, 34.6 and 25.7 ns without it (eight rounds at 2
+// CPUs, the session of 2026-12-03 from 11:34). Waiting only when the
+// retry would write, whatever the operation (not kept), spared those rows
+// too, but left CompareAndSwapCollision at 143.7 ns: a loser whose
+// compare fails returns, and its next CompareAndSwap takes the line from
+// the winner again at once.
 const casBackoffSpins = 4096
 
 // backoff spins for casBackoffSpins iterations. It touches no memory, so

@@ -58,13 +58,14 @@
 // boxes, each with a copy of its key; an entry is a pointer to its key's
 // current box, and every write swaps that pointer with a compare-and-swap;
 // a write whose compare-and-swap loses to another writer of the key spins
-// for about a microsecond before it tries again, so that a key written from
-// many cores at once is written in runs from one core at a time, as under a
-// mutex, rather than passed from core to core at every write. A load hit
-// reads the tag word and the entry, then the box, and compares the key
-// there. New keys go to the segment's dirty map, under its lock,
-// whose slots hold their boxes directly: only holders of the lock reach
-// them, so plain stores do there what compare-and-swaps do in read.
+// for about a microsecond before it tries again (a delete retries at once),
+// so that a key written from many cores at once is written in runs from
+// one core at a time, as under a mutex, rather than passed from core to
+// core at every write. A load hit reads the tag word and the entry, then
+// the box, and compares the key there. New keys go to the segment's dirty
+// map, under its lock, whose slots hold their boxes directly: only holders
+// of the lock reach them, so plain stores do there what compare-and-swaps
+// do in read.
 // After enough loads have had to take the lock (misses), the dirty map is
 // merged into a new read table: only the segment's keys are copied, and the
 // dirty map is not rebuilt when the next new key comes. Each entry then

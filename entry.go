@@ -148,9 +148,10 @@ func (b *box[K, V]) read() (value V, ok, moved bool) {
 // that mark in busy and the caller waits for it under mu (see
 // segment.waitLocked); when the entry is expunged or moved it returns stale
 // and the caller retries under mu. The loop ends because a failed CAS means
-// another goroutine changed the entry; after each, it spins a while before
-// it loads the entry again (see casBackoffSpins), which a goroutine that
-// writes its entry alone never does.
+// another goroutine changed the entry; after each, a write that does not
+// delete spins a while before it loads the entry again (see
+// casBackoffSpins), which a goroutine that writes its entry alone never
+// does.
 //
 // Transitions: live -> live or deleted, deleted -> live (revive).
 func (e *entry[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], changed bool, busy *box[K, V], stale bool) {
@@ -194,13 +195,15 @@ func (e *entry[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], c
 			return cur, false, nil, false
 		}
 		// A concurrent writer may have replaced old since the load; the CAS
-		// then fails, and we wait a little (see casBackoffSpins) and decide
-		// again on the newer box.
+		// then fails, and we decide again on the newer box: a delete at
+		// once, any other write after a little wait (see casBackoffSpins).
 		if e.p.CompareAndSwap(old, next) {
 			return cur, true, nil, false
 		}
-		//lint:ignore SA4017 the call is a wait: its loop is the point, not its sum
-		backoff()
+		if !w.op.deletes() {
+			//lint:ignore SA4017 the call is a wait: its loop is the point, not its sum
+			backoff()
+		}
 	}
 }
 
