@@ -355,12 +355,18 @@ func TestRangeVisitsPermanentKeysOnce(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(3, 4))
-		for !stop.Load() {
+		for i := 0; !stop.Load(); i++ {
 			k := churn[rng.IntN(len(churn))]
 			if rng.IntN(2) == 0 {
 				m.Delete(k)
 			} else {
 				m.Store(k, k)
+			}
+			if i%64 == 0 {
+				// At GOMAXPROCS=1 the adder, which yields after each
+				// batch, would otherwise wait out this loop's whole
+				// time slice (10ms) per batch: over a minute in all.
+				runtime.Gosched()
 			}
 		}
 	}()
@@ -387,6 +393,7 @@ func TestRangeVisitsPermanentKeysOnce(t *testing.T) {
 					return
 				}
 			}
+			runtime.Gosched() // likewise
 		}
 	}()
 	waitOrFail(t, &wg)
