@@ -89,15 +89,38 @@ func (s *segment[K, V]) clearableLocked(t *table[K, V]) (live int, ok bool) {
 
 // clearLocked empties segment i of t, whose dirty map holds all its keys,
 // live of them present (see clearableLocked), and clears its bit in filled.
-// Its dirty map, emptied, becomes its spare, as a purge that finds every
-// key deleted leaves it (see spareDirtyLocked): it keeps no key or box.
+// Its dirty map, emptied, keeps no key or box.
 func (s *segment[K, V]) clearLocked(t *table[K, V], i, live int) {
-	if s.dirty != nil {
+	switch r := s.loadRead(t); {
+	case r == t.emptyAmended:
+		// The commonest case: a few keys, all in dirty, under the shared
+		// emptyAmended. Both stay: read amended over an empty dirty map
+		// (the one state in which an amended read map has no key in
+		// dirty), so that neither this Clear nor the segment's next new
+		// key stores the read pointer, a locked exchange each on a line
+		// that every Load reads. Readers that take the lock meanwhile
+		// find dirty empty, as they would find it nil; the first miss
+		// sets read back to unamended (see missLocked).
+		//
+		// Go's Clear workload (a Clear and a Store), alternating runs
+		// on 2026-12-03, in a slow and noisy hour: at 1 CPU 4% to 25%
+		// faster in six A/Bs of 8 to 12 rounds (four with p <= 0.035),
+		// 1,133 -> 1,113 instructions per operation; at 2 CPUs, where
+		// both builds' samples fall in two modes (about 200-280 ns and
+		// 330-660 ns), 4% to 18% faster in three A/Bs of 30 rounds, none
+		// significant (p >= 0.147). An A/B of 8 rounds in the session of
+		// 2026-12-02 from 16:17 had found it 32-44% slower at 2 CPUs,
+		// which these did not reproduce (benchmarks/JOURNAL.md).
+		s.dirty.clear()
+	case s.dirty != nil:
+		// A read map with a filter of its own (no entries: see
+		// clearableLocked): the emptied dirty map becomes the spare, as
+		// a purge that finds every key deleted leaves it (see
+		// spareDirtyLocked), and read the shared empty map.
 		n := s.dirty.len()
 		s.dirty.clear()
-		// read has no entries: it becomes t.empty.
 		s.spareDirtyLocked(t, n)
-	} else {
+	default:
 		// read is not amended and has no entries: t.empty, or nil. nil,
 		// which readers take for t.empty, makes the segment's next dirty
 		// map its first, presized by WithCapacity as after a Clear that

@@ -9,24 +9,34 @@ import (
 )
 
 // TestClearInPlace checks Clear of a map whose keys all wait in small dirty
-// maps: it keeps the table, empties every segment, clears filled, leaves
-// each dirty map as its segment's spare with no key in it; the map then
-// works on as before, and Len, Range and the invariants agree
-// (TestAllocs counts its allocations).
+// maps: it keeps the table, empties every segment, clears filled, and
+// leaves no key or box in any dirty map. A segment of a few keys, under the
+// shared emptyAmended, keeps it over its emptied dirty map until the first
+// miss, which sets read back to unamended with the dirty map as its spare;
+// one whose read map has a filter of its own gets that state at once. The
+// map then works on as before, and Len, Range, Stats and the invariants
+// agree (TestAllocs counts its allocations).
 func TestClearInPlace(t *testing.T) {
 	var m Map[int, int]
 	var keys []int
 	for i := range 5 { // segments 0..4, three keys each, all in dirty
 		keys = append(keys, keysInSegment(&m, i, 3, 0)...)
 	}
+	// Segment 5: more keys than emptyAmended takes, so a filter of its own.
+	keys = append(keys, keysInSegment(&m, 5, filterCapacity(fullFilter)+2, 0)...)
 	for _, k := range keys {
 		m.Store(k, k)
 	}
 	m.Delete(keys[0]) // a deleted key of dirty
 	m.mustCheck()
 	tb := m.t.Load()
-	if tb.filled.Load() != 0b11111 {
-		t.Fatalf("filled = %b, want 11111", tb.filled.Load())
+	if tb.filled.Load() != 0b111111 {
+		t.Fatalf("filled = %b, want 111111", tb.filled.Load())
+	}
+	for i := range 6 {
+		if r := tb.segs[i].Load().loadRead(tb); (r == tb.emptyAmended) != (i < 5) {
+			t.Fatalf("segment %d before Clear: read is emptyAmended: %v", i, r == tb.emptyAmended)
+		}
 	}
 	m.Clear()
 	if m.t.Load() != tb {
@@ -35,27 +45,59 @@ func TestClearInPlace(t *testing.T) {
 	if f := tb.filled.Load(); f != 0 {
 		t.Fatalf("filled = %b after Clear, want 0", f)
 	}
-	for i := range 5 {
-		s := tb.segs[i].Load()
-		if s.dirty != nil || s.loadRead(tb) != tb.empty || s.spare == nil || s.spare.len() != 0 {
-			t.Fatalf("segment %d after Clear: dirty %v, read empty %v, spare %v", i, s.dirty != nil, s.loadRead(tb) == tb.empty, s.spare)
+	// emptied checks that segment i's dirty map d (or spare) holds nothing.
+	emptied := func(i int, d *dirtyMap[int, int]) {
+		t.Helper()
+		if d == nil || d.len() != 0 {
+			t.Fatalf("segment %d: dirty map %v, want an empty one", i, d)
 		}
-		for _, sl := range s.spare.slots {
+		for _, sl := range d.slots {
 			if sl != (dirtySlot[int, int]{}) {
-				t.Fatalf("segment %d: the spare still holds key %d", i, sl.key)
+				t.Fatalf("segment %d: the dirty map still holds key %d", i, sl.key)
 			}
 		}
+	}
+	for i := range 6 {
+		s := tb.segs[i].Load()
+		if i < 5 {
+			if s.loadRead(tb) != tb.emptyAmended || s.spare != nil {
+				t.Fatalf("segment %d after Clear: read emptyAmended %v, spare %v", i, s.loadRead(tb) == tb.emptyAmended, s.spare)
+			}
+			emptied(i, s.dirty)
+			continue
+		}
+		if s.dirty != nil || s.loadRead(tb) != tb.empty {
+			t.Fatalf("segment %d after Clear: dirty %v, read empty %v", i, s.dirty != nil, s.loadRead(tb) == tb.empty)
+		}
+		emptied(i, s.spare)
 	}
 	m.mustCheck()
 	if n := m.Len(); n != 0 {
 		t.Fatalf("Len() = %d after Clear", n)
 	}
+	if st := m.Stats(); st.Amended || st.AmendedSegments != 0 || st.DirtyKeys != 0 || st.ReadKeys != 0 {
+		t.Fatalf("Stats after Clear: %+v", st)
+	}
 	m.Range(func(k, v int) bool { t.Fatalf("Range visited %d after Clear", k); return false })
+	promotions := m.Stats().Promotions
 	for _, k := range keys {
 		if v, ok := m.Load(k); ok {
 			t.Fatalf("Load(%d) = %d, true after Clear", k, v)
 		}
 	}
+	// Each segment's first miss took the lock and set read back to
+	// unamended, promoting nothing; the misses after it took no lock.
+	if p := m.Stats().Promotions; p != promotions {
+		t.Fatalf("the misses after Clear made %d promotions", p-promotions)
+	}
+	for i := range 6 {
+		s := tb.segs[i].Load()
+		if s.dirty != nil || s.loadRead(tb) != tb.empty || s.misses != 0 {
+			t.Fatalf("segment %d after misses: dirty %v, read empty %v, misses %d", i, s.dirty != nil, s.loadRead(tb) == tb.empty, s.misses)
+		}
+		emptied(i, s.spare)
+	}
+	m.mustCheck()
 	// The map works on: new keys, a Clear of an empty map, promotion.
 	for _, k := range keys[:6] {
 		if _, loaded := m.LoadOrStore(k, -k); loaded {

@@ -145,8 +145,11 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if r == nil {
 		return 0, fmt.Errorf("loadRead returned nil")
 	}
-	if r.amended() != (s.dirty.len() > 0) {
-		return 0, fmt.Errorf("amended = %v but len(dirty) = %d", r.amended(), s.dirty.len())
+	// dirty is nil exactly when read is not amended, and holds a key
+	// whenever read is amended, but under emptyAmended just after a Clear
+	// in place (see clearLocked).
+	if r.amended() != (s.dirty != nil) || r.amended() && s.dirty.len() == 0 && r != t.emptyAmended {
+		return 0, fmt.Errorf("amended = %v but len(dirty) = %d (nil %v)", r.amended(), s.dirty.len(), s.dirty == nil)
 	}
 	if err := s.dirty.check(); err != nil {
 		return 0, err

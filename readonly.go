@@ -156,8 +156,11 @@ func newReadOnly[K comparable, V any](n int) *readOnly[K, V] {
 	return r
 }
 
-// amended reports whether the dirty map holds keys that r's buckets lack:
-// whether r has a filter.
+// amended reports whether the dirty map may hold keys that r's buckets
+// lack: whether r has a filter. It does hold some, except in a segment that
+// Clear emptied in place, whose read map stays the shared emptyAmended over
+// an empty dirty map until its next key or its first miss (see
+// segment.clearLocked).
 func (r *readOnly[K, V]) amended() bool {
 	return r.filter != nil
 }

@@ -58,11 +58,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 	r := s.loadRead(t)
 	switch {
 	case !r.amended():
-		// The segment may be empty, its bit in filled clear: set it
-		// before the key enters dirty (see table.filled).
-		if bit := uint32(1) << segmentOf(h); t.filled.Load()&bit == 0 {
-			t.filled.Or(bit)
-		}
+		t.markFilled(h)
 		hint := 0
 		if s.read.Load() == nil {
 			hint = int(t.dirtyHint) // the segment's first dirty map
@@ -86,6 +82,10 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 		s.read.Store(r)
 	case s.dirty.len() >= filterCapacity(r.filter) && len(r.filter) < maxFilterWords:
 		r = s.refilterLocked(t)
+	case s.dirty.len() == 0:
+		// emptyAmended over the dirty map that a Clear in place emptied
+		// (see clearLocked): the segment's first key since.
+		t.markFilled(h)
 	}
 	if r != t.emptyAmended { // shared: its filter already passes every key
 		r.addToFilter(h)
@@ -233,6 +233,14 @@ func (s *segment[K, V]) missLocked(t *table[K, V]) {
 	s.misses++
 	r := s.loadRead(t)
 	if s.misses < s.dirty.len() || s.misses < (r.n+s.dirty.len())/4 {
+		return
+	}
+	if s.dirty.len() == 0 {
+		// Nothing to promote: read is emptyAmended over the dirty map
+		// that a Clear in place emptied (see clearLocked), and this is
+		// its first miss. Unamended, it takes the segment's misses off
+		// the lock again.
+		s.spareDirtyLocked(t, 0)
 		return
 	}
 	s.promoteKeepingLocked(t)

@@ -95,7 +95,7 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 			st.Tombstones++
 		}
 	}
-	if r.amended() {
+	if r.amended() && s.dirty.len() > 0 {
 		st.AmendedSegments++
 	}
 	st.Misses += s.misses

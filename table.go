@@ -121,6 +121,8 @@ type segment[K comparable, V any] struct {
 	// dirty holds the keys that read lacks, and nothing else: promotion
 	// merges it into a new read map instead of copying read into it. It is
 	// nil exactly when read is not amended, and then misses take no lock.
+	// It holds a key whenever read is amended, but just after a Clear in
+	// place, which leaves it empty under emptyAmended (see clearLocked).
 	//
 	// A key of dirty has no entry: only holders of mu reach dirty, so its
 	// slot holds the key's state itself (dirtySlot.p), read and written
@@ -313,6 +315,15 @@ func checkHashable[K comparable](key K) {
 		return
 	}
 	maphash.Comparable(unhashableSeed, key)
+}
+
+// markFilled sets the bit in filled of the segment of hash h, whose lock
+// the caller holds, if it is clear: the segment may be empty, and is about
+// to gain the key (see filled).
+func (t *table[K, V]) markFilled(h uint64) {
+	if bit := uint32(1) << segmentOf(h); t.filled.Load()&bit == 0 {
+		t.filled.Or(bit)
+	}
 }
 
 // holdsNoKey reports whether t held no key at one instant during the
