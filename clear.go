@@ -106,8 +106,8 @@ func (s *segment[K, V]) clearLocked(t *table[K, V], i, live int) {
 		// on 2026-12-03, in a slow and noisy hour: at 1 CPU 4% to 25%
 		// faster in six A/Bs of 8 to 12 rounds (four with p <= 0.035),
 		// 1,133 -> 1,113 instructions per operation; at 2 CPUs, where
-		// both builds' samples fall in two modes (about 200-280 ns and
-		// 330-660 ns), 4% to 18% faster in three A/Bs of 30 rounds, none
+		// both builds' samples fall in two modes (roughly 175-290 ns and
+		// 310-660 ns), 4% to 18% faster in three A/Bs of 30 rounds, none
 		// significant (p >= 0.147). An A/B of 8 rounds in the session of
 		// 2026-12-02 from 16:17 had found it 32-44% slower at 2 CPUs,
 		// which these did not reproduce (benchmarks/JOURNAL.md).
