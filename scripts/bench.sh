@@ -4,7 +4,8 @@
 #
 #   scripts/bench.sh [OUT]        # raw results go to OUT (default bench.txt)
 #
-# Next to OUT it writes OUT.env (machine and Go version), and, with OUT's
+# Next to OUT it writes OUT.env (machine, Go version and a probe of the
+# host's speed at the start), and, with OUT's
 # .txt replaced: -benchstat.txt (benchstat -col /impl), -ratios.txt
 # (scripts/ratios.py) and -tables.md (scripts/benchtables.py, the tables of
 # BENCHMARKS.md).
@@ -37,6 +38,16 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 bin=$(mktemp -d)/safemap.test
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go test -c -o "$bin" .
+# How fast the host runs right now, into OUT.env: a plain Go map's hit over
+# 1,024 int keys (6.5-6.6 ns in run r31, 14.6-20.1 ns in the slow hour of
+# r32) and BenchmarkHost's stores (see host_test.go). A run whose probe is
+# far off a quiet one's is disturbed as a whole (benchmarks/JOURNAL.md,
+# the session of 2026-12-03 from 16:20).
+{
+  echo "host probe at the start, $(date -u +%FT%TZ):"
+  "$bin" -test.run '^$' -test.bench 'LoadHitSerial/keys=int/impl=gomap$|Host' \
+    -test.benchtime 100ms -test.count 3 -test.cpu 1 | grep '^Benchmark'
+} | tee -a "$out.env"
 : >"$out"
 for round in $(seq "$count"); do
   "$bin" -test.run '^$' -test.bench 'GoSet|Mixed|LoadHitSerial|LoadHitRandom' \
