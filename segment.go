@@ -56,9 +56,14 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *rea
 // Store then allocate two objects fewer: no read map, no filter.
 func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K, V]) *dirtySlot[K, V] {
 	r := s.loadRead(t)
+	if s.dirty.len() == 0 {
+		// The segment may be empty, its bit in filled cleared by a Clear
+		// in place, which leaves dirty nil or empty: set it before the key
+		// enters dirty (see table.filled).
+		t.markFilled(h)
+	}
 	switch {
 	case !r.amended():
-		t.markFilled(h)
 		hint := 0
 		if s.read.Load() == nil {
 			hint = int(t.dirtyHint) // the segment's first dirty map
@@ -82,10 +87,6 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 		s.read.Store(r)
 	case s.dirty.len() >= filterCapacity(r.filter) && len(r.filter) < maxFilterWords:
 		r = s.refilterLocked(t)
-	case s.dirty.len() == 0:
-		// emptyAmended over the dirty map that a Clear in place emptied
-		// (see clearLocked): the segment's first key since.
-		t.markFilled(h)
 	}
 	if r != t.emptyAmended { // shared: its filter already passes every key
 		r.addToFilter(h)

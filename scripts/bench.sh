@@ -39,7 +39,7 @@ bin=$(mktemp -d)/safemap.test
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go test -c -o "$bin" .
 # How fast the host runs right now, into OUT.env: a plain Go map's hit over
-# 1,024 int keys (6.5-6.6 ns in run r31, 14.6-20.1 ns in the slow hour of
+# 1,024 int keys (6.5-6.6 ns in run r31, 12.6-20.2 ns in the slow hour of
 # r32) and BenchmarkHost's stores (see host_test.go). A run whose probe is
 # far off a quiet one's is disturbed as a whole (benchmarks/JOURNAL.md,
 # the session of 2026-12-03 from 16:20).
