@@ -8,7 +8,8 @@
 # host's speed at the start), and, with OUT's
 # .txt replaced: -benchstat.txt (benchstat -col /impl), -ratios.txt
 # (scripts/ratios.py) and -tables.md (scripts/benchtables.py, the tables of
-# BENCHMARKS.md).
+# BENCHMARKS.md; scripts/replacetables.py puts them there, in place of the
+# last run's).
 #
 # COUNT (default 6), CPUS (default 1,2) and BENCHTIME (default 200ms) tune
 # the run; the defaults take about 20 minutes on 2 cores. Run it on a quiet
