@@ -794,6 +794,7 @@ func hashPropCheckSpread(t *testing.T, what string, sp hashPropSpread) {
 //   - low 10 bits: 16 × 1,023 degrees of freedom, 6.1 keys per cell;
 //     2 df is ~90 deviations away.
 func TestHashPropDistribution(t *testing.T) {
+	t.Parallel() // a pure test: see parallel_test.go
 	const n = 100_000
 	type pattern struct {
 		name string
@@ -852,6 +853,7 @@ func TestHashPropDistribution(t *testing.T) {
 // TestHashPropDistributionStrings is TestHashPropDistribution for
 // string keys (and strings in interface keys), with its bounds.
 func TestHashPropDistributionStrings(t *testing.T) {
+	t.Parallel() // a pure test: see parallel_test.go
 	const n = 100_000
 	hs := make([]uint64, n)
 	strPatterns := []struct {
@@ -954,6 +956,7 @@ func TestHashPropRealBuckets(t *testing.T) {
 // map's seeds (all in one segment, or in one segment and one home bucket
 // region, or sharing 32 hash bits) spread out under another map's.
 func TestHashPropFlooding(t *testing.T) {
+	t.Parallel() // a pure test: see parallel_test.go
 	hashPropFlood(t, "int", func(i int) int { return i })
 	if strconv.IntSize == 64 {
 		hashPropFlood(t, "int<<32", func(i int) int { return i << 32 })
@@ -1059,6 +1062,7 @@ func hashPropFlood[K comparable](t *testing.T, name string, key func(int) K) {
 // maps and after promotions. Under -race (where 1,000,000 keys take 40 s)
 // and -short, 100,000.
 func TestHashPropMillionLowBits(t *testing.T) {
+	t.Parallel() // a pure test: see parallel_test.go
 	n := 1_000_000
 	shift := 32
 	if strconv.IntSize == 32 {

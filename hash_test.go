@@ -127,6 +127,7 @@ func bucketSpread[K comparable](keys, absent []K) (overflowed, slowMisses float6
 // seeds with two thirds of the buckets overflowed and 87% of misses going
 // on; so the test tries many seeds (maps).
 func TestBucketSpread(t *testing.T) {
+	t.Parallel() // a pure test: see parallel_test.go
 	const n = 20_000
 	keys, absent := make([]int, n), make([]int, n)
 	for i := range keys {

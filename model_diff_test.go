@@ -12,6 +12,7 @@ import (
 // operation cannot wedge sync.Map) and on a Go map model, with internal
 // state changes between them, and compares every result.
 func TestDifferentialSyncMap(t *testing.T) {
+	t.Parallel() // a pure test: see parallel_test.go
 	seeds := 60
 	if testing.Short() {
 		seeds = 10

@@ -229,6 +229,7 @@ func randomOp(rng *rand.Rand, keys int) op {
 // the Map and the model; results, contents and invariants must agree after
 // every step. A failure prints its seed and the ops that led to it.
 func TestReferenceModel(t *testing.T) {
+	t.Parallel() // a pure test: see parallel_test.go
 	seeds := 200
 	if testing.Short() {
 		seeds = 20
