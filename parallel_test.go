@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -62,12 +63,8 @@ func TestParallelTestsStayPure(t *testing.T) {
 					return true
 				}
 				if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
-					if x, ok := sel.X.(*ast.Ident); ok {
-						for _, bad := range parallelForbidden {
-							if x.Name+"."+sel.Sel.Name == bad {
-								t.Errorf("%s: %s, a parallel test, calls %s", fset.Position(call.Pos()), fn.Name.Name, bad)
-							}
-						}
+					if x, ok := sel.X.(*ast.Ident); ok && slices.Contains(parallelForbidden, x.Name+"."+sel.Sel.Name) {
+						t.Errorf("%s: %s, a parallel test, calls %s.%s", fset.Position(call.Pos()), fn.Name.Name, x.Name, sel.Sel.Name)
 					}
 				}
 				return true
