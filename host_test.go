@@ -1,6 +1,10 @@
 package safemap
 
-import "testing"
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
 
 // BenchmarkHost measures what a pointer store costs on the machine at hand:
 // plainly, with an atomic store, and with a CAS. On amd64 the atomic store
@@ -43,6 +47,53 @@ func BenchmarkHost(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHostChase measures the latency of a load that misses the caches
+// by a given amount: each iteration loads the next of a random cycle of
+// cache lines spread over a working set of the named size, and each load's
+// address comes from the one before, so no two overlap and the prefetcher
+// cannot guess them. 16 KiB stays in the L1 cache, 256 KiB in the L2 (512
+// KiB per core on the AMD EPYC host of the recorded runs), 4 MiB in the
+// shared L3 unless another tenant has taken it, and 64 MiB goes to memory
+// (the TLB's misses included). Beside BenchmarkHost it tells a host whose
+// cores are slow from one whose caches are shared or whose memory is far:
+//
+//	go test -run '^$' -bench 'HostChase' -benchtime 200ms -count 4 -cpu 1 .
+func BenchmarkHostChase(b *testing.B) {
+	for _, kib := range []int{16, 256, 4 << 10, 64 << 10} {
+		name := fmt.Sprintf("bytes=%dK", kib)
+		if kib >= 1<<10 {
+			name = fmt.Sprintf("bytes=%dM", kib>>10)
+		}
+		b.Run(name, func(b *testing.B) {
+			const stride = 8 // ints per 64-byte line
+			lines := kib << 10 / 64
+			next := make([]int, lines*stride)
+			// Sattolo's shuffle: one cycle through every line.
+			order := make([]int, lines)
+			for i := range order {
+				order[i] = i
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := lines - 1; i > 0; i-- {
+				j := r.IntN(i)
+				order[i], order[j] = order[j], order[i]
+			}
+			for i, l := range order {
+				next[l*stride] = order[(i+1)%lines] * stride
+			}
+			at := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				at = next[at]
+			}
+			sinkInt = at
+		})
+	}
+}
+
+// sinkInt keeps BenchmarkHostChase's loads from being optimized away.
+var sinkInt int
 
 // sinkBox keeps the plain stores of BenchmarkHost from being optimized away.
 var sinkBox *box[int, int]
