@@ -4,8 +4,8 @@
 #
 #   scripts/bench.sh [OUT]        # raw results go to OUT (default bench.txt)
 #
-# Next to OUT it writes OUT.env (machine, Go version and a probe of the
-# host's speed at the start), and, with OUT's
+# Next to OUT it writes OUT.env (machine, Go version, a probe of the host's
+# speed at the start, and when each round ended), and, with OUT's
 # .txt replaced: -benchstat.txt (benchstat -col /impl), -ratios.txt
 # (scripts/ratios.py) and -tables.md (scripts/benchtables.py, the tables of
 # BENCHMARKS.md; scripts/replacetables.py puts them there, in place of the
@@ -27,7 +27,11 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 {
   go version
   nproc | sed 's/^/cores: /'
-  grep -m1 'model name' /proc/cpuinfo 2>/dev/null || true
+  # The kernel's name of the processor, read at boot: the VM can move to
+  # another kind of host since (benchmarks/JOURNAL.md, the session of
+  # 2026-12-04 from 07:33). The probe's cpu: line below, and each round's
+  # in OUT, is Go's reading when the binary starts.
+  grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/^/at boot: /' || true
 } | tee "$out.env"
 
 # One test binary, run COUNT times with -count 1: each round measures every
@@ -47,13 +51,13 @@ go test -c -o "$bin" .
 {
   echo "host probe at the start, $(date -u +%FT%TZ):"
   "$bin" -test.run '^$' -test.bench 'LoadHitSerial/keys=int/impl=gomap$|Host' \
-    -test.benchtime 100ms -test.count 3 -test.cpu 1 | grep '^Benchmark'
+    -test.benchtime 100ms -test.count 3 -test.cpu 1 | grep -E '^(cpu:|Benchmark)'
 } | tee -a "$out.env"
 : >"$out"
 for round in $(seq "$count"); do
   "$bin" -test.run '^$' -test.bench 'GoSet|Mixed|LoadHitSerial|LoadHitRandom' \
     -test.benchtime "$benchtime" -test.count 1 -test.cpu "$cpus" | tee -a "$out"
-  echo "round $round of $count done: $(date +%T)" >&2
+  echo "round $round of $count done: $(date -u +%FT%TZ)" | tee -a "$out.env" >&2
 done
 # The memory benchmark fills 1,000,000 entries per run: once per count.
 "$bin" -test.run '^$' -test.bench 'Memory' -test.benchtime 1x -test.count "$count" | tee -a "$out"
