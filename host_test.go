@@ -69,7 +69,9 @@ func BenchmarkHostChase(b *testing.B) {
 			const stride = 8 // ints per 64-byte line
 			lines := kib << 10 / 64
 			next := make([]int, lines*stride)
-			// Sattolo's shuffle: one cycle through every line.
+			// A random order of every line (Sattolo's shuffle; any
+			// shuffle would do), each line linked to the next in that
+			// order and the last to the first: one cycle through all.
 			order := make([]int, lines)
 			for i := range order {
 				order[i] = i
