@@ -1280,7 +1280,7 @@ func TestAPIRangeNaNKeyMoved(t *testing.T) {
 // and now caps n at maxCapacity.
 func TestAPIHugeCapacity(t *testing.T) {
 	m := New[int, int](WithCapacity(math.MaxInt))
-	hint := int(m.t.Load().dirtyHint)
+	hint := int(m.t.Load().counts.dirtyHint)
 	slots := dirtySlotsFor(hint)
 	bytes := float64(slots) * float64(reflect.TypeFor[dirtySlot[int, int]]().Size())
 	t.Logf("WithCapacity(MaxInt): first dirty map of each segment: %d slots, %.1f GiB", slots, bytes/(1<<30))

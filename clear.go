@@ -78,7 +78,7 @@ func (s *segment[K, V]) clearableLocked(t *table[K, V]) (live int, ok bool) {
 	}
 	for sl := range s.dirty.all() {
 		switch {
-		case sl.p.kind == kindValue:
+		case sl.live(t):
 			live++
 		case sl.p.kind.computing():
 			return 0, false

@@ -15,8 +15,8 @@ import "reflect"
 // values of different dynamic types are unequal, and two values of one
 // non-comparable dynamic type make the comparison panic (see equal).
 //
-// The callers skip it when the map's table says that V is comparable
-// (table.valuesComparable, computed once per map): a load and a test
+// The callers skip it when the map's shared counts say that V is
+// comparable (mapCounts.valuesComparable, computed once per map): a load and a test
 // inline, where a call that returned at once cost about 23 instructions per
 // operation (cachesim, CompareAndDeleteMostlyMisses). A map with no table
 // yet calls it every time (such a map is empty, and the call rare).

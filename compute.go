@@ -179,11 +179,11 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 		inDirty := sl != nil
 		if e == nil && sl == nil {
 			// A new key, deleted until the compute stores its result.
-			sl = s.addDirtyLocked(t, h, key, nil)
+			sl = s.addDirtyLocked(t, h, key)
 		}
 		var busy *box[K, V]
 		if sl != nil {
-			mk, cur, busy = sl.tryClaim(ifAbsent)
+			mk, cur, busy = sl.tryClaim(t, ifAbsent)
 		} else {
 			mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
 		}

@@ -63,11 +63,15 @@ type dirtyMap[K comparable, V any] struct {
 }
 
 // A dirtySlot is one key of a dirtyMap with its state, or a free slot (p
-// nil, and nothing else set). The segment reads and writes p with plain
+// nil, and nothing else set). The segment reads and writes it with plain
 // loads and stores, under its lock (see segment.dirty for what p holds).
 type dirtySlot[K comparable, V any] struct {
 	p   *box[K, V]
 	key K
+	// value is the key's value while p is the table's inline sentinel,
+	// and zero in every other state (see dirtySlot.clearTo): a slot keeps
+	// no value of a key that is deleted or moved out of it.
+	value V
 }
 
 // used reports whether the slot holds a key.
@@ -189,8 +193,9 @@ func (d *dirtyMap[K, V]) move(k int) {
 		if s := &d.old[d.moved]; s.used() {
 			d.place(d.hash(s.key), *s)
 			// The key is found in slots from now on, first (see get);
-			// here it only keeps the probes of old whole.
-			s.p = d.gone
+			// here it only keeps the probes of old whole, and its
+			// value is not kept reachable from old.
+			s.clearTo(d.gone)
 		}
 	}
 	if d.old != nil && d.moved == len(d.old) {

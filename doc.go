@@ -43,9 +43,9 @@
 //	         lock-free loads and updates of existing keys
 //	                          |
 //	                          v
-//	read  (atomic pointer) -> hash table of keys, each with its entry inline --.
-//	                                                                           +--> value box
-//	dirty (under mu)       -> hash table of new keys only, each with its box --'
+//	read  (atomic pointer) -> hash table of keys, each with its entry inline --> value box
+//	dirty (under mu)       -> hash table of new keys only, each with its value
+//	                          inline (pointer-free types) or its value box
 //
 //	misses >= threshold: promote: build a new read table from read + dirty,
 //	drop deleted entries, move the others' entries into it, publish it
@@ -63,9 +63,12 @@
 // one core at a time, as under a mutex, rather than passed from core to
 // core at every write. A load hit reads the tag word and the entry, then
 // the box, and compares the key there. New keys go to the segment's dirty
-// map, under its lock, whose slots hold their boxes directly: only holders
+// map, under its lock, whose slots hold their states directly: only holders
 // of the lock reach them, so plain stores do there what compare-and-swaps
-// do in read.
+// do in read. Where neither the key nor the value type holds a pointer, a
+// slot holds the value itself, which writes change in place, and the value
+// gets its box when a promotion takes it to a read table; otherwise the
+// slot holds the box.
 // After enough loads have had to take the lock (misses), the dirty map is
 // merged into a new read table: only the segment's keys are copied, and the
 // dirty map is not rebuilt when the next new key comes. Each entry then

@@ -40,6 +40,7 @@ const (
 	kindSwept                   // the swept sentinel
 	kindMoved                   // the moved sentinel
 	kindDeleted                 // the deleted sentinel of dirty slots (see segment.dirty)
+	kindInline                  // the inline sentinel of dirty slots: the value is in the slot
 	// A compute operation (Compute or LoadOrCompute) owns the entry while
 	// its callback runs. Readers see the value the key had before the
 	// compute began: the marker's value, if the kind says the key was
@@ -69,8 +70,9 @@ type marker[K comparable, V any] struct {
 //
 // Entries live inline in the buckets of a read map, beside the tags, so
 // that a reader goes from the bucket straight to the value box. The keys
-// of the dirty map have none: their slots hold their boxes (see
-// segment.dirty), and a promotion gives each an entry in the new read map.
+// of the dirty map have none: their slots hold their values, inline or in
+// boxes (see segment.dirty and dirtySlot), and a promotion gives each an
+// entry in the new read map, and an inline value its box.
 // Building a new read map moves
 // each entry it keeps into the new buckets: it copies the box pointer, then
 // turns the old entry into the moved sentinel with a CAS that fails if a

@@ -3,6 +3,7 @@ package safemap
 import (
 	"fmt"
 	"iter"
+	"reflect"
 	"runtime"
 )
 
@@ -169,8 +170,15 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	// purge that finds it equal to len(dirty) drops every entry unseen.
 	dead := 0
 	for sl := range s.dirty.all() {
-		if b := sl.box(t); b == nil || b == t.swept {
+		if sl.deleted(t) {
 			dead++
+		}
+		// A slot keeps no value but a present key's (see dirtySlot).
+		if !sl.live(t) && !reflect.ValueOf(&sl.value).Elem().IsZero() {
+			return 0, fmt.Errorf("dirty key %v keeps a value (%v) in state %v", sl.key, sl.value, sl.p.kind)
+		}
+		if sl.p.kind == kindValue && t.counts.inlineValues {
+			return 0, fmt.Errorf("dirty key %v holds a value box, not its value", sl.key)
 		}
 	}
 	if s.dirtyDead > dead {
@@ -256,7 +264,15 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		return 0, fmt.Errorf("the current read map links to a newer one")
 	}
 	for sl := range s.dirty.all() {
-		if err := check(sl.key, sl.box(t), "dirty"); err != nil {
+		// check takes the state as an entry would hold it.
+		b := sl.p
+		switch {
+		case b == t.deleted:
+			b = nil
+		case b == t.inline:
+			b = &box[K, V]{value: sl.value, key: sl.key}
+		}
+		if err := check(sl.key, b, "dirty"); err != nil {
 			return 0, err
 		}
 	}
@@ -306,7 +322,7 @@ func (d *dirtyMap[K, V]) check() error {
 		for i := range t {
 			sl := &t[i]
 			if !sl.used() {
-				if *sl != (dirtySlot[K, V]{}) {
+				if !reflect.ValueOf(sl).Elem().IsZero() {
 					return 0, fmt.Errorf("free slot %d of the dirty map's %s holds key %v", i, name, sl.key)
 				}
 				continue
@@ -318,7 +334,7 @@ func (d *dirtyMap[K, V]) check() error {
 			if sl.key != sl.key {
 				continue // a NaN, or a key holding one: == finds it nowhere, as in a Go map
 			}
-			if got := d.get(d.hash(sl.key), sl.key); got == nil || *got != *sl {
+			if got := d.get(d.hash(sl.key), sl.key); got != sl {
 				return 0, fmt.Errorf("dirty key %v (%s): get returns another slot (%p, want %p)", sl.key, name, got, sl)
 			}
 		}
@@ -348,7 +364,7 @@ func (d *dirtyMap[K, V]) check() error {
 	if used+waiting != d.n {
 		return fmt.Errorf("dirty map counts %d keys, holds %d", d.n, used+waiting)
 	}
-	if !isInline(d.slots) && !isInline(d.old) && d.inline != ([dirtyInline]dirtySlot[K, V]{}) {
+	if !isInline(d.slots) && !isInline(d.old) && !reflect.ValueOf(&d.inline).Elem().IsZero() {
 		return fmt.Errorf("dirty map keeps keys in its inline slots after growing")
 	}
 	return nil

@@ -18,7 +18,9 @@ package safemap
 // the read map; a larger one is promoted first (amortised over the writes
 // that filled it). So a Range after each new key, as in a cache that adds a
 // key and then scans, never copies the whole segment. Range allocates
-// nothing but the read maps that such promotions build.
+// nothing but what such promotions build: the read maps, and, where K and
+// V hold no pointers, the boxes of the promoted values, 16 to an object
+// (see [Map.Store]).
 func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 	t := m.t.Load()
 	if t == nil {
@@ -78,9 +80,12 @@ func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], f f
 	for sl := range s.dirty.all() {
 		// Under mu a dirty slot is current (see segment.dirty).
 		if v, ok := sl.load(t); ok {
+			// The form of the key that its last write gave, as
+			// rangeRead reports it: an inline value's slot holds it
+			// (see dirtySlot.store), a box or a mark carries it.
 			buf[n].k, buf[n].v = sl.key, v
-			if sl.p.keyForm() {
-				buf[n].k = sl.p.key // see rangeRead
+			if sl.p != t.inline && sl.p.keyForm() {
+				buf[n].k = sl.p.key
 			}
 			n++
 		}

@@ -187,9 +187,16 @@ func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok 
 // Storing over a key that the key's read map holds, present or recently
 // deleted, takes no lock; a key added since its segment's last promotion
 // waits in the segment's dirty map, and a Store over it takes the segment's
-// lock until the next promotion. Every Store allocates one box, which holds
-// the value and a copy of the key. It panics if the key's dynamic type is
-// not comparable.
+// lock until the next promotion.
+//
+// A Store over a key of a read map allocates one box, which holds the value
+// and a copy of the key. Where K or V holds a pointer, so does a Store into
+// the dirty map. Where neither does, the dirty map holds the value itself
+// and a Store into it allocates nothing (but for the dirty map's growth);
+// the promotion that takes the key to a read map boxes its value then,
+// with the other values it promotes, 16 boxes to an allocation. A box
+// stays allocated while another box of its 16 is reachable. It panics if
+// the key's dynamic type is not comparable.
 func (m *Map[K, V]) Store(key K, value V) {
 	m.write(key, &write[K, V]{op: opStore, value: value})
 }
@@ -251,7 +258,7 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 // way the map is unchanged and usable afterwards. It also panics if the
 // key's dynamic type is not comparable.
 func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
-	if t := m.t.Load(); t == nil || !t.valuesComparable {
+	if t := m.t.Load(); t == nil || !t.counts.valuesComparable {
 		mustBeComparable[V]("CompareAndSwap")
 	}
 	_, swapped = m.write(key, &write[K, V]{op: opCompareAndSwap, value: new, old: old})
@@ -269,7 +276,7 @@ func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
 // and usable afterwards. It also panics if the key's dynamic type is not
 // comparable.
 func (m *Map[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
-	if t := m.t.Load(); t == nil || !t.valuesComparable {
+	if t := m.t.Load(); t == nil || !t.counts.valuesComparable {
 		mustBeComparable[V]("CompareAndDelete")
 	}
 	_, deleted = m.write(key, &write[K, V]{op: opCompareAndDelete, old: old})
@@ -329,18 +336,19 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 			if absent {
 				return nil, false // nothing to delete or compare
 			}
-		} else if absent || w.op == opStore {
-			// The locked path will most likely add the key, or, for a
-			// Store or Swap, store a box whatever it finds. Allocate the box
-			// now, so that the lock is not held while the allocator
-			// works (or makes this goroutine help the collector); its
-			// slot in dirty holds the box itself (see segment.dirty).
-			// If the key turns out to be present after all, a Store
-			// stores the box there, and a LoadOrStore drops it unseen.
-			// A LoadOrStore of a key that may wait in dirty (always so
-			// under emptyAmended, whose shared filter rules nothing
-			// out) allocates nothing here: a hit, the common case of
-			// a LoadOrStore, allocates nothing at all.
+		} else if (absent || w.op == opStore) && !t.counts.inlineValues {
+			// The locked path will most likely add the key to dirty, or,
+			// for a Store or Swap, store a box whatever it finds; its
+			// slot then holds the box itself (see dirtySlot). Allocate
+			// the box now, so that the lock is not held while the
+			// allocator works (or makes this goroutine help the
+			// collector). If the key turns out to be present after all,
+			// a Store stores the box there, and a LoadOrStore drops it
+			// unseen. A LoadOrStore of a key that may wait in dirty
+			// (always so under emptyAmended, whose shared filter rules
+			// nothing out) allocates nothing here: a hit, the common
+			// case of a LoadOrStore, allocates nothing at all. A map of
+			// inline values needs no box for its dirty slots.
 			w.prepare()
 		}
 	}
@@ -418,9 +426,8 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 		if e == nil && sl == nil {
 			if w.op.creates() {
 				// Every creating write stores its value into an absent
-				// key: the new entry holds w's box from the start.
-				w.prepare()
-				s.addDirtyLocked(t, h, key, w.nb)
+				// key: the new slot holds w's value from the start.
+				s.addDirtyLocked(t, h, key).storeWrite(t, w)
 				s.addLiveLocked(1)
 				changed = true
 			} else if s.loadRead(t).amended() {

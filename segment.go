@@ -39,8 +39,8 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *rea
 
 // addDirtyLocked adds key, whose hash is h and which neither read nor
 // dirty holds, to the dirty map, marking read amended, and returns its
-// slot. The slot holds b, the key's first value box, or the deleted
-// sentinel if b is nil (see segment.dirty).
+// slot, which holds the deleted sentinel: the caller stores the key's
+// first value in it, or claims it (see segment.dirty).
 //
 // The key's bit goes into read's dirty filter before the key goes into
 // dirty: a reader that finds the bit clear may then report the key absent
@@ -54,7 +54,7 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *rea
 // design does, until a promotion fills read (a handful of misses, with
 // dirty that small) or the fifth key brings a real filter. A Clear and a
 // Store then allocate two objects fewer: no read map, no filter.
-func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K, V]) *dirtySlot[K, V] {
+func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *dirtySlot[K, V] {
 	r := s.loadRead(t)
 	if s.dirty.len() == 0 {
 		// The segment may be empty, its bit in filled cleared by a Clear
@@ -66,7 +66,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 	case !r.amended():
 		hint := 0
 		if s.read.Load() == nil {
-			hint = int(t.dirtyHint) // the segment's first dirty map
+			hint = int(t.counts.dirtyHint) // the segment's first dirty map
 		}
 		keys := hint // the keys the dirty filter is sized for
 		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {
@@ -91,10 +91,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K, b *box[K
 	if r != t.emptyAmended { // shared: its filter already passes every key
 		r.addToFilter(h)
 	}
-	if b == nil {
-		b = t.deleted
-	}
-	sl := s.dirty.put(h, key, b)
+	sl := s.dirty.put(h, key, t.deleted)
 	if s.dirty.len() > spareMax {
 		s.dirtyBig = true
 	}
@@ -176,7 +173,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	} else {
 		for sl := range s.dirty.all() {
 			if sl.deleted(t) {
-				sl.p = t.expunged // dropped below
+				sl.clearTo(t.expunged) // dropped below
 				purged++
 			}
 		}
@@ -280,7 +277,7 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// First pass: expunge the entries to drop and count the rest. An entry
 	// that a concurrent writer revives before our CAS stays, live; one
 	// deleted after it stays too, as a tombstone for the next rebuild.
-	n, tombs, reclaimed := 0, 0, 0
+	n, tombs, reclaimed, inline := 0, 0, 0, 0
 	keep := func(_ K, e *entry[K, V]) bool {
 		if e.tryExpungeLocked(t, onlySwept) {
 			reclaimed++
@@ -296,11 +293,14 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	for sl := range s.dirty.all() {
 		switch {
 		case sl.p == t.swept, sl.p == t.deleted && !onlySwept:
-			sl.p = t.expunged // left out below
+			sl.clearTo(t.expunged) // left out below
 			reclaimed++
 		case sl.p == t.deleted:
 			n++ // kept as a tombstone, as keep keeps a deleted entry
 			tombs++
+		case sl.p == t.inline:
+			n++
+			inline++
 		default:
 			n++
 		}
@@ -325,14 +325,26 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	})
 	// Only holders of mu reach the slots of dirty, so their states are
 	// copied as they are, a compute's mark included: the compute replaces
-	// it under mu, and finds it in nr then (see segment.finish). dirty is
-	// dropped below, and with it the slots' boxes.
+	// it under mu, and finds it in nr then (see segment.finish). An inline
+	// value gets its box here, as it leaves the slot for an entry that
+	// lock-free readers share, boxChunk boxes to an allocation (see
+	// dirtySlot). dirty is dropped below, and with it the slots' keys and
+	// values.
+	var boxes []box[K, V] // the chunk's boxes not yet used
 	for sl := range s.dirty.all() {
 		switch sl.p {
 		case t.expunged:
 		case t.deleted: // a tombstone: the new entry stays nil, deleted
 			nr.insert(t.hasher.hash(sl.key), sl.key)
-		default: // a value, or a compute's mark
+		case t.inline:
+			if len(boxes) == 0 {
+				boxes = make([]box[K, V], min(inline, boxChunk))
+			}
+			b := &boxes[0]
+			boxes, inline = boxes[1:], inline-1
+			b.value, b.key = sl.value, sl.key
+			nr.insert(t.hasher.hash(sl.key), sl.key).p.Store(b)
+		default: // a value box, or a compute's mark
 			nr.insert(t.hasher.hash(sl.key), sl.key).p.Store(sl.p)
 		}
 	}
@@ -578,7 +590,7 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 	})
 	for sl := range s.dirty.all() {
 		if sl.p == t.deleted {
-			sl.p = t.swept
+			sl.clearTo(t.swept)
 			young++
 		}
 	}

@@ -1,66 +1,159 @@
 package safemap
 
+import "reflect"
+
 // This file holds what a slot of a dirty map does with its key's state,
 // which it holds itself (see segment.dirty): the counterparts of the entry
 // methods that the keys of read maps use, with plain loads and stores,
 // since only holders of the segment's mu reach a slot.
+//
+// A present key's value takes one of two forms, fixed for a map by its
+// types (mapCounts.inlineValues):
+//
+//   - Inline, when neither K nor V holds a pointer: the value lies in the
+//     slot itself, and p is the table's inline sentinel. No reader
+//     without mu ever sees a slot, so a write changes the slot in place;
+//     the value needs a box only when a promotion gives the key an entry
+//     in a read map, which lock-free readers share. A new key, and every
+//     write over a key that waits in dirty, so allocates nothing, and a
+//     key deleted before its promotion (a stream of new keys deleted soon
+//     after, or a Clear in place) never has a box. A promotion allocates
+//     the boxes boxChunk to an object (see rebuildLocked).
+//   - Boxed, otherwise: p is the value box, made by the write as for an
+//     entry of read, and the slot's value stays zero. Boxes made in
+//     chunks would keep a deleted value reachable through the other
+//     boxes of its chunk, which the map must not do for values that hold
+//     pointers; one box per key, made at promotion instead of by the
+//     write, would make the reads that cause promotions allocate once per
+//     key promoted.
+//
+// Measured (scripts/ab.sh, benchmarks/JOURNAL.md, the session of
+// 2026-12-04 from 20:45): see the JOURNAL for the figures.
+
+// boxChunk is the number of value boxes that one allocation of a promotion
+// holds, for inline values (see dirtySlot). A chunk stays allocated while
+// any of its boxes is reachable: a key overwritten or deleted in read
+// leaves its old box in the chunk until the chunk's last box goes. The
+// chunk's size bounds that waste at boxChunk boxes per live one, in the
+// worst case, and still cuts the allocations of a promotion sixteenfold.
+const boxChunk = 16
+
+// pointerFree reports whether a value of type t holds no pointer the
+// collector must follow: no pointer, string, slice, map, channel,
+// function or interface, in any field or element.
+func pointerFree(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return t.Len() == 0 || pointerFree(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !pointerFree(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	}
+	return false
+}
+
+// live reports whether the slot's key is present: its value inline, or a
+// value box.
+func (sl *dirtySlot[K, V]) live(t *table[K, V]) bool {
+	return sl.p == t.inline || sl.p.kind == kindValue
+}
 
 // load is entry.load for a slot of dirty, with the segment's mu held.
 func (sl *dirtySlot[K, V]) load(t *table[K, V]) (value V, ok bool) {
 	switch b := sl.p; {
-	case sl.deleted(t):
-		return value, false
+	case b == t.inline:
+		return sl.value, true
 	case b.kind == kindValue, b.kind == kindComputeLoaded:
 		return b.value, true
 	}
-	return value, false // a compute's mark over an absent key
+	return value, false // deleted, or a compute's mark over an absent key
 }
 
 // update is entry.update for a slot of dirty, with the segment's mu held:
 // plain loads and stores, since no other goroutine reaches the slot. It
 // returns the mark of a compute that owns the key in busy, changing
 // nothing.
+//
+// For an inline value, prev, the key's value before the write, is w.prev,
+// a copy made for the caller, who reads it after mu is released: the slot
+// itself changes in place.
 func (sl *dirtySlot[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], changed bool, busy *box[K, V]) {
-	cur := sl.p
-	switch {
-	case sl.deleted(t):
-		cur = nil
+	switch p := sl.p; {
+	case p == t.inline:
+		w.prev = box[K, V]{value: sl.value, key: sl.key}
+		prev = &w.prev
+	case sl.deleted(t): // prev stays nil
 	case w.op.blind() && !t.counts.computed.Load():
-		// A value box, unread, as entry.update leaves it.
-	case cur.kind.computing():
-		return nil, false, cur
+		prev = p // a value box, unread, as entry.update leaves it
+	case p.kind.computing():
+		return nil, false, p
+	default:
+		prev = p // a value box
 	}
-	var next *box[K, V]
-	if w.op == opStore {
-		w.prepare()
-		next = w.nb
-	} else if next, changed = w.next(cur); !changed {
-		return cur, false, nil
+	if w.op != opStore && !w.decide(prev) {
+		return prev, false, nil
 	}
-	sl.set(t, next)
-	return cur, true, nil
+	if w.op.deletes() {
+		sl.clearTo(t.deleted)
+	} else {
+		sl.storeWrite(t, w)
+	}
+	return prev, true, nil
 }
 
-// box returns what the slot's key holds as an entry would hold it: a box,
-// nil (deleted), swept, or a compute's mark.
-func (sl *dirtySlot[K, V]) box(t *table[K, V]) *box[K, V] {
-	if sl.p == t.deleted {
-		return nil
+// storeWrite makes the slot's key present with w's value: inline, or in
+// w's box (see dirtySlot).
+func (sl *dirtySlot[K, V]) storeWrite(t *table[K, V], w *write[K, V]) {
+	if t.counts.inlineValues {
+		sl.store(t, w.key, w.value)
+		return
 	}
-	return sl.p
+	w.prepare()
+	sl.p = w.nb
+}
+
+// store makes the slot's key present with value inline. The key is stored
+// too, as the write gave it: equal keys may differ (+0 and -0 as float
+// keys), and Go's maps, like the value boxes of read maps (see box), keep
+// the form that the last write gave.
+func (sl *dirtySlot[K, V]) store(t *table[K, V], key K, value V) {
+	sl.p, sl.key, sl.value = t.inline, key, value
+}
+
+// clearTo sets the slot's state to p, a state with no inline value (the
+// deleted or swept sentinel, a compute's mark, expunged, moved), and
+// zeroes the slot's value, so that the slot keeps no value of a key that
+// is deleted or has left it.
+func (sl *dirtySlot[K, V]) clearTo(p *box[K, V]) {
+	var zero V
+	sl.p, sl.value = p, zero
 }
 
 // tryClaim is entry.tryClaim for a slot of dirty, with the segment's mu
 // held: a plain store installs the mark, and the compute removes it under
-// mu too (see segment.finish).
-func (sl *dirtySlot[K, V]) tryClaim(ifAbsent bool) (mk *marker[K, V], cur *box[K, V], busy *box[K, V]) {
-	cur, busy, ok := claimable(sl.p, ifAbsent)
+// mu too (see segment.finish). An inline value moves to a box of its own
+// (the compute's mk.old, or cur), which the compute and the readers of
+// its mark use after mu is released.
+func (sl *dirtySlot[K, V]) tryClaim(t *table[K, V], ifAbsent bool) (mk *marker[K, V], cur *box[K, V], busy *box[K, V]) {
+	b := sl.p
+	if b == t.inline {
+		b = &box[K, V]{value: sl.value, key: sl.key}
+	}
+	cur, busy, ok := claimable(b, ifAbsent)
 	if !ok {
 		return nil, cur, busy
 	}
 	mk = new(marker[K, V])
 	mk.over(cur)
-	sl.p = &mk.b
+	sl.clearTo(&mk.b)
 	return mk, nil, nil
 }
 
@@ -70,11 +163,16 @@ func (sl *dirtySlot[K, V]) deleted(t *table[K, V]) bool {
 	return sl.p == t.deleted || sl.p == t.swept
 }
 
-// set stores b, the key's new box, in the slot: nil (deleted) as the
-// deleted sentinel, since a nil p marks a free slot.
+// set stores b, the result of a compute, in the slot: nil (deleted) as
+// the deleted sentinel, since a nil p marks a free slot; a value box's
+// value inline, or the box itself (see dirtySlot).
 func (sl *dirtySlot[K, V]) set(t *table[K, V], b *box[K, V]) {
-	if b == nil {
-		b = t.deleted
+	switch {
+	case b == nil:
+		sl.clearTo(t.deleted)
+	case t.counts.inlineValues:
+		sl.store(t, b.key, b.value)
+	default:
+		sl.p = b
 	}
-	sl.p = b
 }

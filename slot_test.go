@@ -5,8 +5,13 @@ import (
 	"time"
 )
 
-// slotOfKey returns the dirty slot of key in segment s of m's table, or nil;
-// it takes and releases s's lock.
+// slotOfKey returns the state of key's dirty slot in segment s of m's
+// table, as an entry would hold it, and whether the key is in dirty: for
+// a present key, a box with its value, made from the slot's inline value
+// (a Map[int, int] holds its dirty values inline: see dirtySlot); else the
+// slot's sentinel or mark. A present key whose value is not inline, or
+// a slot that keeps a value it should not, comes back as a state that no
+// caller accepts. It takes and releases s's lock.
 func slotOfKey(m *Map[int, int], s *segment[int, int], key int) (p *box[int, int], ok bool) {
 	t := m.t.Load()
 	s.mu.Lock()
@@ -14,6 +19,13 @@ func slotOfKey(m *Map[int, int], s *segment[int, int], key int) (p *box[int, int
 	e, sl := s.findLocked(t, t.hasher.hash(key), key, nil)
 	if e != nil || sl == nil {
 		return nil, false
+	}
+	if sl.p == t.inline {
+		return &box[int, int]{value: sl.value, key: sl.key}, true
+	}
+	if sl.p.kind == kindValue || sl.value != 0 {
+		// An impossible state, which the callers' checks then report.
+		return &box[int, int]{kind: kindDeleted, value: sl.value, key: -1}, true
 	}
 	return sl.p, true
 }
@@ -33,7 +45,7 @@ func newDirtySegment(seg int) (m *Map[int, int], keys []int, tb *table[int, int]
 }
 
 // TestDirtySlots follows new keys through their dirty slots (see
-// segment.dirty): a slot holds its key's box, deleted keys hold the
+// segment.dirty): a slot holds its key's value inline, deleted keys hold the
 // deleted sentinel, revivals and deletes change the slot in place, and a
 // sweep ages deleted slots and then drops them.
 func TestDirtySlots(t *testing.T) {
@@ -41,7 +53,7 @@ func TestDirtySlots(t *testing.T) {
 	for i, k := range keys {
 		p, ok := slotOfKey(m, s, k)
 		if !ok || p == nil || p.kind != kindValue || p.value != i || p.key != k {
-			t.Fatalf("key %d: slot holds %+v (in dirty: %v), want its value box", k, p, ok)
+			t.Fatalf("key %d: slot holds %+v (in dirty: %v), want its value", k, p, ok)
 		}
 	}
 	// Deletes and revivals change the slots in place: dirty keeps every

@@ -91,7 +91,7 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 	for sl := range s.dirty.all() {
 		if _, ok := sl.load(t); ok {
 			st.DirtyKeys++
-		} else if p := sl.box(t); p == nil || p == t.swept {
+		} else if sl.deleted(t) {
 			st.Tombstones++
 		}
 	}

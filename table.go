@@ -47,10 +47,9 @@ type table[K comparable, V any] struct {
 
 	// Set once, like the fields above, and not needed by loads, so they
 	// come last, after the fields that loads read.
-	emptyAmended     *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
-	deleted          *box[K, V]      // the deleted sentinel, which only dirty slots hold (see segment.dirty); shared like expunged
-	dirtyHint        int32           // sizes each segment's first dirty map (WithCapacity); kept by Clear
-	valuesComparable bool            // V is comparable (see mustBeComparable)
+	emptyAmended *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
+	deleted      *box[K, V]      // the deleted sentinel, which only dirty slots hold (see segment.dirty); shared like expunged
+	inline       *box[K, V]      // the inline sentinel: a dirty slot whose value is in the slot (see segment.dirty); shared likewise
 
 	// made has bit i set once segment i may exist: its creators set it
 	// before the CAS that publishes the segment (see segment). So Clear
@@ -82,11 +81,18 @@ type mapCounts struct {
 	// set no entry holds a compute's mark, so Store, Swap and Delete need
 	// not read the box they replace (see entry.update).
 	computed atomic.Bool
+	// Set once, before the map's first table is published, and never
+	// written again; they live here, with what every table of a map
+	// shares, and not in the table, which has no room left in its size
+	// class (see TestLayout).
+	valuesComparable bool  // V is comparable (see mustBeComparable)
+	inlineValues     bool  // K and V hold no pointers: dirty slots hold values inline (see dirtySlot)
+	dirtyHint        int32 // sizes each segment's first dirty map (WithCapacity); kept by Clear
 	// The object is 64 bytes, a size class that the allocator aligns to 64
 	// bytes: no other object shares this line, which every Store, Swap and
 	// Delete reads. It is written once by computed, and by rebuilds and
 	// purges (one add each to the counts above).
-	_ [44]byte
+	_ [36]byte
 }
 
 // computing records that a compute is about to run. A flag set once, not a
@@ -127,8 +133,10 @@ type segment[K comparable, V any] struct {
 	// A key of dirty has no entry: only holders of mu reach dirty, so its
 	// slot holds the key's state itself (dirtySlot.p), read and written
 	// with plain loads and stores, where an entry would take a fresh
-	// entry's atomic store and then a CAS for each write. p is the key's
-	// value box; or the table's deleted sentinel (a deleted new key), or
+	// entry's atomic store and then a CAS for each write. p is the table's
+	// inline sentinel, the value lying in the slot itself, or the key's
+	// value box, as the map's types decide (see dirtySlot); or the table's
+	// deleted sentinel (a deleted new key), or
 	// swept (deleted, and seen so by a sweep), which keep the key until the
 	// next promotion (which drops it if it is still deleted) or the
 	// sweeps, as for a tombstone of read (see deletedDirtyLocked); or the
@@ -227,9 +235,8 @@ type segment[K comparable, V any] struct {
 // read map, counts and capacity hint: what Clear installs. It allocates
 // nothing but the table, which holds no segment yet.
 func (t *table[K, V]) cleared() *table[K, V] {
-	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved, deleted: t.deleted,
-		counts: t.counts, empty: t.empty, emptyAmended: t.emptyAmended, valuesComparable: t.valuesComparable,
-		dirtyHint: t.dirtyHint}
+	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved, deleted: t.deleted, inline: t.inline,
+		counts: t.counts, empty: t.empty, emptyAmended: t.emptyAmended}
 }
 
 // loadRead returns segment i's read map: lock-free, never nil.
@@ -268,18 +275,20 @@ func (t *table[K, V]) segment(i int) *segment[K, V] {
 // segment's first dirty map (see WithCapacity).
 func firstTable[K comparable, V any](capacity int) *table[K, V] {
 	t := &table[K, V]{
-		hasher:           newHasher[K](),
-		expunged:         &box[K, V]{kind: kindExpunged},
-		swept:            &box[K, V]{kind: kindSwept},
-		moved:            &box[K, V]{kind: kindMoved},
-		deleted:          &box[K, V]{kind: kindDeleted},
-		counts:           new(mapCounts),
-		empty:            new(readOnly[K, V]),
-		emptyAmended:     &readOnly[K, V]{filter: fullFilter},
-		valuesComparable: reflect.TypeFor[V]().Comparable(),
+		hasher:       newHasher[K](),
+		expunged:     &box[K, V]{kind: kindExpunged},
+		swept:        &box[K, V]{kind: kindSwept},
+		moved:        &box[K, V]{kind: kindMoved},
+		deleted:      &box[K, V]{kind: kindDeleted},
+		inline:       &box[K, V]{kind: kindInline},
+		counts:       new(mapCounts),
+		empty:        new(readOnly[K, V]),
+		emptyAmended: &readOnly[K, V]{filter: fullFilter},
 	}
+	t.counts.valuesComparable = reflect.TypeFor[V]().Comparable()
+	t.counts.inlineValues = pointerFree(reflect.TypeFor[K]()) && pointerFree(reflect.TypeFor[V]())
 	if capacity > 0 {
-		t.dirtyHint = int32(min(capacity, maxCapacity)/segments + 1)
+		t.counts.dirtyHint = int32(min(capacity, maxCapacity)/segments + 1)
 	}
 	return t
 }

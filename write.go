@@ -43,41 +43,55 @@ func (op writeOp) blind() bool {
 
 // A write is one write operation in flight: what to store, what to compare
 // with, and the new box, made at most once however often the CAS is retried
-// (so Store over an existing key allocates exactly one box).
+// (so Store over an existing key allocates at most one box).
 type write[K comparable, V any] struct {
 	op    writeOp
 	key   K // the key; set by Map.write
 	value V // the value to store
 	old   V // the value to compare with, for the compare operations
 	nb    *box[K, V]
+	// prev is a copy of the inline value that a write under mu found in
+	// a slot of dirty, which the write returns as the box it replaced:
+	// the slot changes in place (see dirtySlot.update).
+	prev box[K, V]
+}
+
+// decide reports whether the write changes a key whose box is cur: nil
+// (absent) or a value box. A write that changes it stores w.value, or
+// deletes the key if its op deletes.
+func (w *write[K, V]) decide(cur *box[K, V]) bool {
+	switch w.op {
+	case opLoadOrStore:
+		return cur == nil
+	case opCompareAndSwap:
+		return cur != nil && equal(cur.value, w.old)
+	case opDelete:
+		return cur != nil
+	case opCompareAndDelete:
+		return cur != nil && equal(cur.value, w.old)
+	}
+	return true // opStore
 }
 
 // next returns the box that should replace cur, which is nil (absent) or a
 // value box, and whether anything changes at all.
 func (w *write[K, V]) next(cur *box[K, V]) (*box[K, V], bool) {
-	switch w.op {
-	case opLoadOrStore:
-		if cur != nil {
-			return nil, false
-		}
-	case opCompareAndSwap:
-		if cur == nil || !equal(cur.value, w.old) {
-			return nil, false
-		}
-	case opDelete:
-		return nil, cur != nil
-	case opCompareAndDelete:
-		return nil, cur != nil && equal(cur.value, w.old)
+	if !w.decide(cur) {
+		return nil, false
+	}
+	if w.op.deletes() {
+		return nil, true
 	}
 	w.prepare()
 	return w.nb, true
 }
 
 // prepare makes the write's new box, once: next calls it when the write
-// changes the entry, entry.update for a Store or Swap (which needs no
-// next), and Map.write ahead of need, before it takes a lock, for Store,
-// Swap and LoadOrStore only, each of which stores w.value if it changes
-// anything.
+// changes an entry of a read map, entry.update for a Store or Swap (which
+// needs no next), dirtySlot.storeWrite for a boxed value, and Map.write
+// ahead of need, before it takes a lock, for Store, Swap and LoadOrStore
+// of a boxed value only (see dirtySlot), each of which stores w.value if
+// it changes anything.
 func (w *write[K, V]) prepare() {
 	if w.nb == nil {
 		w.nb = &box[K, V]{value: w.value, key: w.key}

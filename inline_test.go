@@ -1,0 +1,177 @@
+package safemap
+
+import (
+	"math"
+	"reflect"
+	"runtime"
+	"testing"
+	"unsafe"
+)
+
+// TestPointerFree checks the types whose dirty slots hold values inline
+// (see dirtySlot): those whose values hold no pointer the collector
+// follows, however deep.
+func TestPointerFree(t *testing.T) {
+	type flat struct {
+		A int
+		B [3]float64
+		C struct{ D, E uint8 }
+	}
+	type withString struct {
+		A int
+		S string
+	}
+	type deep struct {
+		A [2]struct{ P *int }
+	}
+	cases := []struct {
+		typ  reflect.Type
+		want bool
+	}{
+		{reflect.TypeFor[int](), true},
+		{reflect.TypeFor[uint8](), true},
+		{reflect.TypeFor[uintptr](), true},
+		{reflect.TypeFor[float32](), true},
+		{reflect.TypeFor[complex128](), true},
+		{reflect.TypeFor[bool](), true},
+		{reflect.TypeFor[[4]int](), true},
+		{reflect.TypeFor[[0]*int](), true}, // no element, so no pointer
+		{reflect.TypeFor[struct{}](), true},
+		{reflect.TypeFor[flat](), true},
+		{reflect.TypeFor[string](), false},
+		{reflect.TypeFor[*int](), false},
+		{reflect.TypeFor[[]int](), false},
+		{reflect.TypeFor[map[int]int](), false},
+		{reflect.TypeFor[chan int](), false},
+		{reflect.TypeFor[func()](), false},
+		{reflect.TypeFor[any](), false},
+		{reflect.TypeFor[error](), false},
+		{reflect.TypeFor[unsafe.Pointer](), false},
+		{reflect.TypeFor[[2]string](), false},
+		{reflect.TypeFor[withString](), false},
+		{reflect.TypeFor[deep](), false},
+	}
+	for _, c := range cases {
+		if got := pointerFree(c.typ); got != c.want {
+			t.Errorf("pointerFree(%v) = %v, want %v", c.typ, got, c.want)
+		}
+	}
+	// The map's choice: both types pointer-free, or boxed values.
+	if !New[int, int]().loadOrInit().counts.inlineValues {
+		t.Error("Map[int, int] boxes its dirty values")
+	}
+	if !New[[2]int, flat]().loadOrInit().counts.inlineValues {
+		t.Error("Map[[2]int, flat] boxes its dirty values")
+	}
+	if New[string, int]().loadOrInit().counts.inlineValues {
+		t.Error("Map[string, int] holds its dirty values inline")
+	}
+	if New[int, *int]().loadOrInit().counts.inlineValues {
+		t.Error("Map[int, *int] holds its dirty values inline")
+	}
+	if New[any, any]().loadOrInit().counts.inlineValues {
+		t.Error("Map[any, any] holds its dirty values inline")
+	}
+}
+
+// TestInlineWritesAllocateNothing: in a map of pointer-free keys and
+// values, new keys and every write over a key that waits in dirty
+// allocate nothing (the dirty maps are presized, so that they do not
+// grow), and the values read back right, before and after promotion.
+func TestInlineWritesAllocateNothing(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage instrumentation allocates")
+	}
+	const n = 2000
+	m := New[int, int](WithCapacity(4 * n))
+	m.Store(-1, -1) // makes the table and the segments' locked state
+	for k := range 16 * 4 {
+		m.Store(-2-k, 0) // likewise, in each segment
+	}
+	want := make(map[int]int, 2*n) // the model, presized: it must not allocate either
+	k := 0
+	if got := testing.AllocsPerRun(n/2, func() { m.Store(k, k); want[k] = k; k++ }); got != 0 {
+		t.Errorf("Store of a new key: %v allocations", got)
+	}
+	j := 0
+	checks := []struct {
+		name string
+		f    func()
+	}{
+		{"Store over a dirty key", func() { m.Store(j%k, j); want[j%k] = j; j++ }},
+		{"Swap over a dirty key", func() { m.Swap(j%k, j); want[j%k] = j; j++ }},
+		{"CompareAndSwap of a dirty key", func() {
+			if m.CompareAndSwap(j%k, want[j%k], -j) {
+				want[j%k] = -j
+			}
+			j++
+		}},
+		{"Delete and Store of a dirty key", func() { m.Delete(j % k); m.Store(j%k, j); want[j%k] = j; j++ }},
+		{"LoadOrStore of a new key", func() { m.LoadOrStore(k, k+1); want[k] = k + 1; k++ }},
+	}
+	for _, c := range checks {
+		if got := testing.AllocsPerRun(100, c.f); got != 0 {
+			t.Errorf("%s: %v allocations", c.name, got)
+		}
+	}
+	// The writes of dirty keys count as misses, too few to promote.
+	if st := m.Stats(); st.ReadKeys != 0 || st.Promotions != 0 {
+		t.Fatalf("the keys left dirty: %+v", st)
+	}
+	m.mustCheck()
+	check := func(when string) {
+		for i, w := range want {
+			if v, ok := m.Load(i); !ok || v != w {
+				t.Fatalf("%s: Load(%d) = %d, %v; want %d, true", when, i, v, ok, w)
+			}
+		}
+	}
+	check("in dirty") // a few segments are promoted on the way
+	m.promoteAll()
+	if st := m.Stats(); st.DirtyKeys != 0 {
+		t.Fatalf("after promotion: %+v", st)
+	}
+	m.mustCheck()
+	check("promoted")
+}
+
+// TestInlinePromotionChunks: a promotion boxes the inline values of
+// dirty boxChunk to an allocation, and every promoted key reads its own
+// value, whatever chunk its box lies in.
+func TestInlinePromotionChunks(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage instrumentation allocates")
+	}
+	m := new(Map[int, float64])
+	keys := keysInSegment(m, 7, 10*boxChunk+3, 0)
+	for i, k := range keys {
+		m.Store(k, float64(i)+0.5)
+	}
+	m.Store(keys[1], math.Inf(1)) // in place
+	m.Delete(keys[2])             // a tombstone: no box
+	tb := m.t.Load()
+	s := tb.segs[7].Load()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s.mu.Lock()
+	s.promoteLocked(tb)
+	s.mu.Unlock()
+	runtime.ReadMemStats(&after)
+	// The read map's few allocations, and ceil(live/boxChunk) chunks (a
+	// timer or runtime goroutine may add one or two).
+	allocs := after.Mallocs - before.Mallocs
+	chunks := (len(keys) - 1 + boxChunk - 1) / boxChunk
+	if allocs > uint64(chunks+8) {
+		t.Errorf("a promotion of %d inline values: %v allocations, want at most %d chunks and a read map", len(keys)-1, allocs, chunks)
+	}
+	m.mustCheck()
+	for i, k := range keys {
+		want, present := float64(i)+0.5, i != 2
+		if i == 1 {
+			want = math.Inf(1)
+		}
+		if v, ok := m.Load(k); ok != present || ok && v != want {
+			t.Fatalf("Load(%d) = %v, %v; want %v, %v", k, v, ok, want, present)
+		}
+	}
+}
