@@ -53,8 +53,19 @@ build "$new_rev" "$out/new.test"
 : >"$out/new.txt"
 for round in $(seq "$rounds"); do
   for build in old new; do
-    "$out/$build.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" \
-      -test.cpu "$cpus" -test.count 1 -test.benchmem | grep -E '^(Benchmark|goos|goarch|pkg|cpu)' >>"$out/$build.txt"
+    if ! "$out/$build.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "$benchtime" \
+      -test.cpu "$cpus" -test.count 1 -test.benchmem >"$out/last.txt"; then
+      cat "$out/last.txt" >&2
+      exit 1
+    fi
+    # -test.bench splits PATTERN at each / and matches one level of the
+    # name with each part, so a .* never spans two levels: say so rather
+    # than stop with empty files.
+    if ! grep -q '^Benchmark' "$out/last.txt"; then
+      echo "ab.sh: '$pattern' selects no benchmark (each /-separated part matches one level of a name)" >&2
+      exit 1
+    fi
+    grep -E '^(Benchmark|goos|goarch|pkg|cpu)' "$out/last.txt" >>"$out/$build.txt"
   done
   echo "round $round of $rounds done" >&2
 done
