@@ -88,7 +88,10 @@
 // defines it for sync.Map; see [Map].
 //
 // Deleting drops the map's reference to the value at once: a deleted value
-// is collectable at the next garbage collection. Its key and entry stay in
+// is collectable at the next garbage collection (where neither K nor V
+// holds a pointer, a value a promotion boxed shares one allocation with up
+// to 15 others, see [Map.Store], and its bytes go with the last of them;
+// it holds no pointer, so it keeps nothing else alive). Its key and entry stay in
 // the segment as a tombstone, so that a key deleted and stored again keeps
 // its lock-free entry, until a rebuild of the segment drops them: at once
 // when more than three quarters of its entries (and at least 32) are
