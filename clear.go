@@ -78,9 +78,9 @@ func (s *segment[K, V]) clearableLocked(t *table[K, V]) (live int, ok bool) {
 	}
 	for sl := range s.dirty.all() {
 		switch {
-		case sl.live(t):
+		case sl.live():
 			live++
-		case sl.p.kind.computing():
+		case sl.code() == dirtyCodePtr && sl.p().kind.computing():
 			return 0, false
 		}
 	}

@@ -51,9 +51,9 @@ func TestClearInPlace(t *testing.T) {
 		if d == nil || d.len() != 0 {
 			t.Fatalf("segment %d: dirty map %v, want an empty one", i, d)
 		}
-		for _, sl := range d.slots {
-			if sl != (dirtySlot[int, int]{}) {
-				t.Fatalf("segment %d: the dirty map still holds key %d", i, sl.key)
+		for j, kv := range d.tab.kv {
+			if kv != (dirtyKV[int, int]{}) || d.tab.ctrl[j] != 0 || d.tab.p != nil && d.tab.p[j] != nil {
+				t.Fatalf("segment %d: the dirty map still holds key %d", i, kv.key)
 			}
 		}
 	}
@@ -133,7 +133,7 @@ func TestClearInPlaceDeclines(t *testing.T) {
 		if m.t.Load() == tb {
 			t.Fatal("Clear kept a table with a key in a read map")
 		}
-		if _, ok := tb.segs[1].Load().dirty.get(tb.hasher.hash(b), b).load(tb); !ok {
+		if _, ok := tb.segs[1].Load().dirty.get(tb.hasher.hash(b), b).load(); !ok {
 			t.Fatal("Clear changed the old table's segment 1 before it declined")
 		}
 		mustBeEmpty(t, &m, a, b)

@@ -174,16 +174,16 @@ func (s *segment[K, V]) claim(t *table[K, V], h uint64, key K, ifAbsent bool) (e
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		var sl *dirtySlot[K, V]
+		var sl dirtySlot[K, V]
 		e, sl = s.findLocked(t, h, key, nil)
-		inDirty := sl != nil
-		if e == nil && sl == nil {
+		inDirty := sl.ok()
+		if e == nil && !sl.ok() {
 			// A new key, deleted until the compute stores its result.
 			sl = s.addDirtyLocked(t, h, key)
 		}
 		var busy *box[K, V]
-		if sl != nil {
-			mk, cur, busy = sl.tryClaim(t, ifAbsent)
+		if sl.ok() {
+			mk, cur, busy = sl.tryClaim(ifAbsent)
 		} else {
 			mk, cur, busy = e.tryClaim(ifAbsent) // never expunged or moved: e is current
 		}
@@ -234,8 +234,8 @@ func (s *segment[K, V]) waitLocked(t *table[K, V], h uint64, key K, b *box[K, V]
 // b; mu must be held.
 func (s *segment[K, V]) holdsLocked(t *table[K, V], h uint64, key K, b *box[K, V]) bool {
 	e, sl := s.findLocked(t, h, key, nil)
-	if sl != nil {
-		return sl.p == b
+	if sl.ok() {
+		return sl.p() == b
 	}
 	return e != nil && e.p.Load() == b
 }
@@ -268,7 +268,7 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 		// slot while mu is held (writers wait for the mark, and only
 		// rebuilds move it).
 		e, sl := s.findLocked(t, h, key, nil)
-		if e == nil && sl == nil {
+		if e == nil && !sl.ok() {
 			// A key that is not equal to itself (a NaN, or a key
 			// holding one), which == never finds: its claim added it
 			// to dirty anew, as Store adds such a key each time.
@@ -282,7 +282,7 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 		// dirty (dirtyDead) passed their number, and a purge that
 		// trusted the count dropped live keys
 		// (TestComputeDeleteCountedOnce).
-		if sl != nil {
+		if sl.ok() {
 			sl.set(t, result)
 			if result == nil {
 				s.deletedDirtyLocked(t)
@@ -317,9 +317,9 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 // holds mark, for finish, whose key == cannot find. O(keys of the
 // segment); mu must be held. The mark is there: finish's compute put it
 // there and only rebuilds move it, under mu, to the current read map.
-func (s *segment[K, V]) findMarkLocked(t *table[K, V], mark *box[K, V]) (e *entry[K, V], sl *dirtySlot[K, V]) {
+func (s *segment[K, V]) findMarkLocked(t *table[K, V], mark *box[K, V]) (e *entry[K, V], sl dirtySlot[K, V]) {
 	for d := range s.dirty.all() {
-		if d.p == mark {
+		if d.p() == mark {
 			return nil, d
 		}
 	}
@@ -329,7 +329,7 @@ func (s *segment[K, V]) findMarkLocked(t *table[K, V], mark *box[K, V]) (e *entr
 		}
 		return e == nil
 	})
-	return e, nil
+	return e, dirtySlot[K, V]{}
 }
 
 // dropDead takes mu and makes sure the deleted entry of key, in read, goes
@@ -343,7 +343,7 @@ func (s *segment[K, V]) findMarkLocked(t *table[K, V], mark *box[K, V]) (e *entr
 func (s *segment[K, V]) dropDead(t *table[K, V], h uint64, key K, wasLive bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, sl := s.findLocked(t, h, key, nil); sl == nil && e != nil && e.p.Load() == nil {
+	if e, sl := s.findLocked(t, h, key, nil); !sl.ok() && e != nil && e.p.Load() == nil {
 		s.deletedReadLocked(t, wasLive)
 	}
 }

@@ -572,7 +572,7 @@ func TestComputeDeletesSwept(t *testing.T) {
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				e, sl := s.findLocked(tb, h, k, nil)
-				return e != nil || sl != nil
+				return e != nil || sl.ok()
 			}
 			// The sweeps run below by hand, as their timers would; a timer
 			// must be armed for each, or nothing would run them.

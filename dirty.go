@@ -8,17 +8,24 @@ import "iter"
 //
 // It is a hash table of its own, not a Go map[K]*box, because the segment
 // always has the key's hash at hand when it looks a key up or adds one: a Go
-// map hashed the key again, each time. Slots hold no hash: with the hash, an
-// int key's slot took 24 bytes instead of 16, and a dirty map of 100,000 new
-// int keys 64 bytes per key against a Go map's 25 (HeapAlloc after GC).
-// Growth and batch deletes, which need the hashes of keys already in, hash
-// them again (hash).
+// map hashed the key again, each time. Growth and batch deletes, which need
+// the hashes of keys already in, hash them again (hash).
 //
 // Open addressing with linear probing: a key's probe starts at the slot of
 // its hash's low bits (its home) and walks forward, wrapping around, to the
 // first free slot. At most three quarters of the slots are used, so every
 // probe ends. Keys leave only in batches (see deleteIf), by backward shift:
 // no tombstones, so a probe never walks past deleted keys.
+//
+// A table keeps each slot in up to three arrays (see dirtyTable): a control
+// byte with the slot's state and a few bits of its key's hash, the key with
+// its value, and a pointer for the states that need one. A probe walks the
+// control bytes, 64 to a cache line, and reads a key only where the hash
+// bits match; and when neither K nor V holds a pointer, the arrays that a
+// big table is made of hold none either, so the collector does not scan
+// them, and an int->int slot takes 16 bytes and its control byte, not the
+// 24 of a slot that held its state as a pointer. Measured against that
+// layout: see the JOURNAL, the session of 2026-12-05 from 10:37.
 //
 // A small map keeps its slots in the object itself (inline): a segment's
 // first keys, a Clear and a Store say, cost one allocation, where a Go map
@@ -37,46 +44,99 @@ import "iter"
 // 0.8-2.6 ms. Bounding that too would take a table split into separately
 // grown parts.
 type dirtyMap[K comparable, V any] struct {
-	// slots has a power of two of slots, inline[:] until the first growth.
-	// A slot is free exactly when its e is nil; a free slot holds no key.
-	slots []dirtySlot[K, V]
-	n     int // the keys held, in slots and in old[moved:]
-	used  int // the slots of slots in use, at most three quarters of them
-	// old is the table that a growth is moving keys from, nil once they
-	// have all moved. Its slots below moved have been copied to slots;
-	// the rest are the keys not yet moved. Nothing in old changes while
-	// it is moved: no key is added to it or removed from it, so its probes
-	// stay whole and find the keys not yet moved.
-	old   []dirtySlot[K, V]
+	// tab has a power of two of slots, the inline ones until the first
+	// growth.
+	tab  dirtyTable[K, V]
+	n    int // the keys held, in tab and in old[moved:]
+	used int // the slots of tab in use, at most three quarters of them
+	// old is the table that a growth is moving keys from, with no slots
+	// once they have all moved. Its slots below moved have been copied to
+	// tab; the rest are the keys not yet moved. No key is added to old or
+	// removed from it while it is moved, so its probes stay whole and find
+	// the keys not yet moved.
+	old   dirtyTable[K, V]
 	moved int
 	// hash is the map's hash function (table.hasher.hash).
 	hash func(K) uint64
-	// gone is what a slot of old holds once its key has moved to slots:
-	// a box that is no value (the table's moved sentinel), so that the
-	// slot stays in use and the probes of old stay whole, while the
-	// key's box, which slots now holds and later writes replace there,
-	// is not kept reachable from old (TestDirtyGrowthReleasesValues).
-	gone *box[K, V]
-	// inline is the first slots. Once the map outgrows them it clears
-	// them, so that they keep no key or box alive.
-	inline [dirtyInline]dirtySlot[K, V]
+	// states are the sentinels that the control bytes stand for (see
+	// dirtyStates), shared by the map's tables.
+	states *dirtyStates[K, V]
+	// boxed is set when the map's values live in boxes (see dirtySlot):
+	// every table then has its p array from the start.
+	boxed bool
+	// The inline slots: the first table. Once the map outgrows them it
+	// clears them, so that they keep no key or box alive.
+	inlineCtrl [dirtyInline]uint8
+	inlineKV   [dirtyInline]dirtyKV[K, V]
+	inlineP    [dirtyInline]*box[K, V]
 }
 
-// A dirtySlot is one key of a dirtyMap with its state, or a free slot (p
-// nil, and nothing else set). The segment reads and writes it with plain
-// loads and stores, under its lock (see segment.dirty for what p holds).
-type dirtySlot[K comparable, V any] struct {
-	p   *box[K, V]
-	key K
-	// value is the key's value while p is the table's inline sentinel,
-	// and zero in every other state (see dirtySlot.clearTo): a slot keeps
-	// no value of a key that is deleted or moved out of it.
+// A dirtyTable is the slots of one table of a dirtyMap, in three arrays of
+// the same length, a power of two:
+//
+//   - ctrl[i] is 0 for a free slot, whose kv and p are zero too; else the
+//     slot's state code (see dirtyStates) in its high bits and dirtyTagBits
+//     bits of its key's hash (dirtyTag) in its low ones.
+//   - kv[i] is the slot's key and, while the state is inline, its value;
+//     the value is zero in every other state (see dirtySlot.setState).
+//   - p[i] is the state of a slot whose code is dirtyCodePtr (a value box,
+//     or a compute's mark), nil in every other slot. The array is nil
+//     while no slot of the table has needed it, which for a map of inline
+//     values is while no compute has claimed one of its dirty keys.
+type dirtyTable[K comparable, V any] struct {
+	ctrl []uint8
+	kv   []dirtyKV[K, V]
+	p    []*box[K, V]
+}
+
+// A dirtyKV is the key and value of a dirty slot.
+type dirtyKV[K comparable, V any] struct {
+	key   K
 	value V
 }
 
-// used reports whether the slot holds a key.
-func (s *dirtySlot[K, V]) used() bool {
-	return s.p != nil
+// The state codes of a control byte: a slot's state as an entry would hold
+// it, one of the table's sentinels (see dirtyStates) or, for dirtyCodePtr,
+// the slot's p.
+const (
+	dirtyCodeFree     = iota // a free slot: the control byte is 0
+	dirtyCodeInline          // the table's inline sentinel: the value is in kv
+	dirtyCodeDeleted         // the deleted sentinel
+	dirtyCodeSwept           // the swept sentinel
+	dirtyCodeExpunged        // the expunged sentinel
+	dirtyCodeMoved           // the moved sentinel: the key has moved to tab (old only)
+	dirtyCodePtr             // p holds the state
+	dirtyCodes
+)
+
+// dirtyTagBits is the number of bits of the key's hash that a control byte
+// holds: the rest of its 8 hold the state code. A probe reads the key of a
+// used slot whose tag differs from the key's own hash bits only one time in
+// 32.
+const dirtyTagBits = 5
+
+// dirtyTagMask selects the tag of a control byte.
+const dirtyTagMask = 1<<dirtyTagBits - 1
+
+// dirtyTag returns the tag of the hash h: bits that neither the home of a
+// dirty slot (the low bits) nor the segment (the high bits) uses.
+func dirtyTag(h uint64) uint8 {
+	return uint8(h>>40) & dirtyTagMask
+}
+
+// dirtyStates maps a state code to the table's sentinel that it stands for
+// (nil for dirtyCodeFree and dirtyCodePtr). It is made once per map (see
+// firstTable) and never changes.
+type dirtyStates[K comparable, V any] [dirtyCodes]*box[K, V]
+
+// code returns the state code of b, a state of a dirty slot (not nil).
+func (st *dirtyStates[K, V]) code(b *box[K, V]) uint8 {
+	for c := uint8(dirtyCodeInline); c < dirtyCodePtr; c++ {
+		if st[c] == b {
+			return c
+		}
+	}
+	return dirtyCodePtr
 }
 
 // dirtyInline is the number of slots inside a dirtyMap: room for three keys.
@@ -94,14 +154,29 @@ const dirtyInline = 4
 const dirtyMoveStep = 32
 
 // newDirtyMap returns an empty dirty map with room for hint keys, hashing
-// keys with hash; gone is a box that is no value (see dirtyMap.gone).
-func newDirtyMap[K comparable, V any](hint int, hash func(K) uint64, gone *box[K, V]) *dirtyMap[K, V] {
-	d := &dirtyMap[K, V]{hash: hash, gone: gone}
-	d.slots = d.inline[:]
+// keys with hash, whose control bytes stand for states; boxed as in
+// dirtyMap.
+func newDirtyMap[K comparable, V any](hint int, hash func(K) uint64, states *dirtyStates[K, V], boxed bool) *dirtyMap[K, V] {
+	d := &dirtyMap[K, V]{hash: hash, states: states, boxed: boxed}
+	d.tab = d.inlineTable()
 	if size := dirtySlotsFor(hint); size > dirtyInline {
-		d.slots = make([]dirtySlot[K, V], size)
+		d.tab = d.newTable(size)
 	}
 	return d
+}
+
+// inlineTable returns the inline slots as a table.
+func (d *dirtyMap[K, V]) inlineTable() dirtyTable[K, V] {
+	return dirtyTable[K, V]{ctrl: d.inlineCtrl[:], kv: d.inlineKV[:], p: d.inlineP[:]}
+}
+
+// newTable allocates a table of size slots, with a p array if d is boxed.
+func (d *dirtyMap[K, V]) newTable(size int) dirtyTable[K, V] {
+	tb := dirtyTable[K, V]{ctrl: make([]uint8, size), kv: make([]dirtyKV[K, V], size)}
+	if d.boxed {
+		tb.p = make([]*box[K, V], size)
+	}
+	return tb
 }
 
 // dirtySlotsFor returns the number of slots that hold n keys: a power of
@@ -128,77 +203,117 @@ func (d *dirtyMap[K, V]) len() int {
 	return d.n
 }
 
-// get returns the slot of key, whose hash is h, or nil if d lacks it. The
-// slot is valid until d next changes. O(1) expected.
-func (d *dirtyMap[K, V]) get(h uint64, key K) *dirtySlot[K, V] {
-	for t := d.slots; ; t = d.old {
-		mask := len(t) - 1
-		for i := int(h) & mask; t[i].used(); i = (i + 1) & mask {
-			if t[i].key == key {
-				return &t[i]
+// growing reports whether a growth is moving keys from old.
+func (d *dirtyMap[K, V]) growing() bool {
+	return d.old.ctrl != nil
+}
+
+// get returns the slot of key, whose hash is h, or no slot (see
+// dirtySlot.ok) if d lacks it. The slot is valid until d next changes.
+// O(1) expected.
+func (d *dirtyMap[K, V]) get(h uint64, key K) dirtySlot[K, V] {
+	tag := dirtyTag(h)
+	for tb := &d.tab; ; tb = &d.old {
+		ctrl := tb.ctrl
+		mask := len(ctrl) - 1
+		for i := int(h) & mask; ctrl[i] != 0; i = (i + 1) & mask {
+			// The tag first: it is in the control bytes, which the probe
+			// reads anyway; the key only where the tag matches.
+			if ctrl[i]&dirtyTagMask == tag && tb.kv[i].key == key {
+				return dirtySlot[K, V]{d: d, tb: tb, i: i}
 			}
 		}
 		// The probe ended at a free slot. A key not yet moved is still
 		// in old, whose probes are whole; a key that has moved is in
-		// slots too, and was looked for first.
-		if d.old == nil || len(t) == len(d.old) {
-			return nil
+		// tab too, and was looked for first.
+		if !d.growing() || tb == &d.old {
+			return dirtySlot[K, V]{}
 		}
 	}
 }
 
-// put adds key, whose hash is h and which d lacks, with its state p (not
-// nil), and returns its slot, valid until d next changes. O(1):
-// while a growth is in progress it moves the keys of dirtyMoveStep old
-// slots (hashing each), and when the slots would pass three quarters full
-// it starts a growth, which allocates the new table and moves nothing.
-func (d *dirtyMap[K, V]) put(h uint64, key K, p *box[K, V]) *dirtySlot[K, V] {
-	return d.putSlot(h, dirtySlot[K, V]{p: p, key: key})
+// put adds key, whose hash is h and which d lacks, in the deleted state,
+// and returns its slot, valid until d next changes. O(1): while a growth
+// is in progress it moves the keys of dirtyMoveStep old slots (hashing
+// each), and when the slots would pass three quarters full it starts a
+// growth, which allocates the new table and moves nothing.
+func (d *dirtyMap[K, V]) put(h uint64, key K) dirtySlot[K, V] {
+	return d.putState(h, dirtyKV[K, V]{key: key}, dirtyCodeDeleted, nil)
 }
 
-// putSlot is put for a whole slot, whose p is not nil.
-func (d *dirtyMap[K, V]) putSlot(h uint64, sl dirtySlot[K, V]) *dirtySlot[K, V] {
-	if d.old != nil {
+// putFrom adds the key of sl, a slot of another dirty map whose key's hash
+// is h and which d lacks, with sl's state and value.
+func (d *dirtyMap[K, V]) putFrom(h uint64, sl dirtySlot[K, V]) {
+	var p *box[K, V]
+	if sl.tb.p != nil {
+		p = sl.tb.p[sl.i]
+	}
+	d.putState(h, sl.tb.kv[sl.i], sl.code(), p)
+}
+
+// putState is put for a key and value, state code and pointer state.
+func (d *dirtyMap[K, V]) putState(h uint64, kv dirtyKV[K, V], code uint8, p *box[K, V]) dirtySlot[K, V] {
+	if d.growing() {
 		d.move(dirtyMoveStep)
 	}
 	// n, not used: if a growth were still moving (dirtyMoveStep's pace
-	// rules that out), its keys would then all fit in slots.
-	if !dirtyFits(d.n+1, len(d.slots)) {
-		d.move(len(d.old))
-		d.old, d.moved = d.slots, 0
-		d.slots, d.used = make([]dirtySlot[K, V], 2*len(d.slots)), 0
+	// rules that out), its keys would then all fit in tab.
+	if !dirtyFits(d.n+1, len(d.tab.ctrl)) {
+		d.move(len(d.old.ctrl))
+		d.old, d.moved = d.tab, 0
+		d.tab, d.used = d.newTable(2*len(d.tab.ctrl)), 0
 	}
-	p := d.place(h, sl)
+	sl := d.place(h, kv, code, p)
 	d.n++
-	return p
+	return sl
 }
 
-// place puts s, whose key's hash is h, in the first free slot of its probe
-// in slots.
-func (d *dirtyMap[K, V]) place(h uint64, s dirtySlot[K, V]) *dirtySlot[K, V] {
-	mask := len(d.slots) - 1
+// place puts a key, whose hash is h, with its value, state code and
+// pointer state, in the first free slot of its probe in tab.
+func (d *dirtyMap[K, V]) place(h uint64, kv dirtyKV[K, V], code uint8, p *box[K, V]) dirtySlot[K, V] {
+	tb := &d.tab
+	mask := len(tb.ctrl) - 1
 	i := int(h) & mask
-	for d.slots[i].used() {
+	for tb.ctrl[i] != 0 {
 		i = (i + 1) & mask
 	}
-	d.slots[i] = s
+	tb.ctrl[i] = code<<dirtyTagBits | dirtyTag(h)
+	tb.kv[i] = kv
+	if p != nil {
+		tb.needP()[i] = p
+	}
 	d.used++
-	return &d.slots[i]
+	return dirtySlot[K, V]{d: d, tb: tb, i: i}
 }
 
-// move copies the keys of up to k more old slots to slots, and drops old
+// needP returns tb's p array, allocating it if tb has none yet.
+func (tb *dirtyTable[K, V]) needP() []*box[K, V] {
+	if tb.p == nil {
+		tb.p = make([]*box[K, V], len(tb.ctrl))
+	}
+	return tb.p
+}
+
+// move copies the keys of up to k more old slots to tab, and drops old
 // once every slot has moved.
 func (d *dirtyMap[K, V]) move(k int) {
-	for end := min(d.moved+k, len(d.old)); d.moved < end; d.moved++ {
-		if s := &d.old[d.moved]; s.used() {
-			d.place(d.hash(s.key), *s)
-			// The key is found in slots from now on, first (see get);
-			// here it only keeps the probes of old whole, and its
-			// value is not kept reachable from old.
-			s.clearTo(d.gone)
+	old := &d.old
+	for end := min(d.moved+k, len(old.ctrl)); d.moved < end; d.moved++ {
+		i := d.moved
+		if old.ctrl[i] == 0 {
+			continue
 		}
+		var p *box[K, V]
+		if old.p != nil {
+			p = old.p[i]
+		}
+		d.place(d.hash(old.kv[i].key), old.kv[i], old.ctrl[i]>>dirtyTagBits, p)
+		// The key is found in tab from now on, first (see get); here it
+		// only keeps the probes of old whole, and its value and state
+		// are not kept reachable from old.
+		dirtySlot[K, V]{d: d, tb: old, i: i}.setState(d.states[dirtyCodeMoved])
 	}
-	if d.old != nil && d.moved == len(d.old) {
+	if d.growing() && d.moved == len(old.ctrl) {
 		d.dropOld()
 	}
 }
@@ -206,26 +321,34 @@ func (d *dirtyMap[K, V]) move(k int) {
 // dropOld forgets old, clearing it first if it is the inline slots, so
 // that they keep no key or box alive.
 func (d *dirtyMap[K, V]) dropOld() {
-	if len(d.old) == dirtyInline {
-		clear(d.inline[:])
+	if len(d.old.ctrl) == dirtyInline {
+		d.old.clear()
 	}
-	d.old, d.moved = nil, 0
+	d.old, d.moved = dirtyTable[K, V]{}, 0
+}
+
+// clear frees every slot of tb.
+func (tb *dirtyTable[K, V]) clear() {
+	clear(tb.ctrl)
+	clear(tb.kv)
+	clear(tb.p)
 }
 
 // all returns the slots in use, for reading only: the loop must not change
-// d. Each key comes once, in no particular order. A nil d is empty.
-func (d *dirtyMap[K, V]) all() iter.Seq[*dirtySlot[K, V]] {
-	return func(yield func(*dirtySlot[K, V]) bool) {
+// d (but it may change the states of the slots it is given). Each key
+// comes once, in no particular order. A nil d is empty.
+func (d *dirtyMap[K, V]) all() iter.Seq[dirtySlot[K, V]] {
+	return func(yield func(dirtySlot[K, V]) bool) {
 		if d == nil {
 			return
 		}
-		for i := range d.slots {
-			if s := &d.slots[i]; s.used() && !yield(s) {
+		for i, c := range d.tab.ctrl {
+			if c != 0 && !yield(dirtySlot[K, V]{d: d, tb: &d.tab, i: i}) {
 				return
 			}
 		}
-		for i := d.moved; i < len(d.old); i++ { // the keys not yet moved
-			if s := &d.old[i]; s.used() && !yield(s) {
+		for i := d.moved; i < len(d.old.ctrl); i++ { // the keys not yet moved
+			if d.old.ctrl[i] != 0 && !yield(dirtySlot[K, V]{d: d, tb: &d.old, i: i}) {
 				return
 			}
 		}
@@ -234,10 +357,10 @@ func (d *dirtyMap[K, V]) all() iter.Seq[*dirtySlot[K, V]] {
 
 // clear removes every key, keeping the slots (and dropping old). O(slots).
 func (d *dirtyMap[K, V]) clear() {
-	if d.old != nil {
+	if d.growing() {
 		d.dropOld()
 	}
-	clear(d.slots)
+	d.tab.clear()
 	d.n, d.used = 0, 0
 }
 
@@ -251,11 +374,11 @@ func (d *dirtyMap[K, V]) clear() {
 // the end, from the first slots (passed) to the last ones: such a key is
 // looked at twice, which is harmless, since drop is asked again of the
 // same slot and keeps it again.
-func (d *dirtyMap[K, V]) deleteIf(drop func(s *dirtySlot[K, V]) bool) int {
-	d.move(len(d.old)) // finish a growth: keys leave slots only
+func (d *dirtyMap[K, V]) deleteIf(drop func(sl dirtySlot[K, V]) bool) int {
+	d.move(len(d.old.ctrl)) // finish a growth: keys leave tab only
 	removed := 0
-	for i := 0; i < len(d.slots); {
-		if s := &d.slots[i]; s.used() && drop(s) {
+	for i := 0; i < len(d.tab.ctrl); {
+		if d.tab.ctrl[i] != 0 && drop(dirtySlot[K, V]{d: d, tb: &d.tab, i: i}) {
 			d.remove(i)
 			removed++
 			continue
@@ -265,27 +388,34 @@ func (d *dirtyMap[K, V]) deleteIf(drop func(s *dirtySlot[K, V]) bool) int {
 	return removed
 }
 
-// remove empties slot i, which is in use, and closes the gap: each key
-// after it, up to the next free slot, whose probe passes through the gap
-// moves into it, leaving a new gap where it was. Every probe then still
+// remove empties slot i of tab, which is in use, and closes the gap: each
+// key after it, up to the next free slot, whose probe passes through the
+// gap moves into it, leaving a new gap where it was. Every probe then still
 // reaches its key without crossing a free slot.
 func (d *dirtyMap[K, V]) remove(i int) {
-	mask := len(d.slots) - 1
+	tb := &d.tab
+	mask := len(tb.ctrl) - 1
 	for j := i; ; {
 		j = (j + 1) & mask
-		s := &d.slots[j]
-		if !s.used() {
+		if tb.ctrl[j] == 0 {
 			break
 		}
-		// s stays if its home lies in (i, j], going round: its probe
+		// j stays if its home lies in (i, j], going round: its probe
 		// does not pass through i.
-		if home := int(d.hash(s.key)) & mask; (j-home)&mask < (j-i)&mask {
+		if home := int(d.hash(tb.kv[j].key)) & mask; (j-home)&mask < (j-i)&mask {
 			continue
 		}
-		d.slots[i] = *s
+		tb.ctrl[i], tb.kv[i] = tb.ctrl[j], tb.kv[j]
+		if tb.p != nil {
+			tb.p[i] = tb.p[j]
+		}
 		i = j
 	}
-	d.slots[i] = dirtySlot[K, V]{}
+	var zero dirtyKV[K, V]
+	tb.ctrl[i], tb.kv[i] = 0, zero
+	if tb.p != nil {
+		tb.p[i] = nil
+	}
 	d.n--
 	d.used--
 }

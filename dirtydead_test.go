@@ -26,7 +26,7 @@ func deadOverCount(m *Map[int, int], i int) (dirtyDead, dead int, over bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sl := range s.dirty.all() {
-		if sl.deleted(t) {
+		if sl.deleted() {
 			dead++
 		}
 	}
@@ -137,8 +137,8 @@ func testDropDeadCountsTwice(t *testing.T, withClear bool) {
 	s.mu.Lock()
 	n := s.dirty.len()
 	for sl := range s.dirty.all() {
-		if sl.p.kind == kindValue {
-			live = append(live, sl.key)
+		if sl.live() {
+			live = append(live, sl.key())
 		}
 	}
 	s.mu.Unlock()

@@ -159,8 +159,8 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 		return 0, fmt.Errorf("has fullFilter = %v, is the shared emptyAmended = %v", full, r == t.emptyAmended)
 	}
 	for sl := range s.dirty.all() {
-		if sl.key == sl.key && !r.mayHaveDirty(t.hasher.hash(sl.key)) {
-			return 0, fmt.Errorf("dirty key %v missing from the filter", sl.key)
+		if k := sl.key(); k == k && !r.mayHaveDirty(t.hasher.hash(k)) {
+			return 0, fmt.Errorf("dirty key %v missing from the filter", k)
 		}
 	}
 	if s.dirty == nil && s.misses != 0 {
@@ -170,15 +170,22 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	// purge that finds it equal to len(dirty) drops every entry unseen.
 	dead := 0
 	for sl := range s.dirty.all() {
-		if sl.deleted(t) {
+		if sl.deleted() {
 			dead++
 		}
-		// A slot keeps no value but a present key's (see dirtySlot).
-		if !sl.live(t) && !reflect.ValueOf(&sl.value).Elem().IsZero() {
-			return 0, fmt.Errorf("dirty key %v keeps a value (%v) in state %v", sl.key, sl.value, sl.p.kind)
+		// A slot keeps no value but an inline one (see dirtySlot), and
+		// its p holds only a pointer state.
+		if v := sl.value(); sl.code() != dirtyCodeInline && !reflect.ValueOf(&v).Elem().IsZero() {
+			return 0, fmt.Errorf("dirty key %v keeps a value (%v) in state %v", sl.key(), v, sl.p().kind)
 		}
-		if sl.p.kind == kindValue && t.counts.inlineValues {
-			return 0, fmt.Errorf("dirty key %v holds a value box, not its value", sl.key)
+		if sl.code() != dirtyCodePtr && sl.tb.p != nil && sl.tb.p[sl.i] != nil {
+			return 0, fmt.Errorf("dirty key %v keeps a box in state %v", sl.key(), sl.p().kind)
+		}
+		if sl.code() == dirtyCodePtr && (sl.tb.p[sl.i] == nil || sl.d.states.code(sl.tb.p[sl.i]) != dirtyCodePtr) {
+			return 0, fmt.Errorf("dirty key %v: pointer state %p is a sentinel or nil", sl.key(), sl.tb.p[sl.i])
+		}
+		if sl.p().kind == kindValue && t.counts.inlineValues {
+			return 0, fmt.Errorf("dirty key %v holds a value box, not its value", sl.key())
 		}
 	}
 	if s.dirtyDead > dead {
@@ -242,7 +249,7 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 			err = fmt.Errorf("key %v: read.find returns another entry (%p, want %p)", key, got, e)
 			return false
 		}
-		if s.dirty != nil && s.dirty.get(t.hasher.hash(key), key) != nil {
+		if s.dirty != nil && s.dirty.get(t.hasher.hash(key), key).ok() {
 			err = fmt.Errorf("key %v is in both read and dirty", key)
 			return false
 		}
@@ -265,14 +272,14 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	}
 	for sl := range s.dirty.all() {
 		// check takes the state as an entry would hold it.
-		b := sl.p
+		b := sl.p()
 		switch {
 		case b == t.deleted:
 			b = nil
-		case b == t.inline:
-			b = &box[K, V]{value: sl.value, key: sl.key}
+		case sl.code() == dirtyCodeInline:
+			b = &box[K, V]{value: sl.value(), key: sl.key()}
 		}
-		if err := check(sl.key, b, "dirty"); err != nil {
+		if err := check(sl.key(), b, "dirty"); err != nil {
 			return 0, err
 		}
 	}
@@ -303,69 +310,90 @@ var (
 	HeapAlloc = heapAlloc
 )
 
-// check checks d's invariants: get finds every key in slots and every key
-// of old not yet moved, n counts them all and used those in slots, free
-// slots hold nothing, at most three quarters of the slots are used, a
-// growth in progress has a table twice its old one's size, and the inline
-// slots hold nothing once neither table is them. A nil d passes.
+// check checks d's invariants: get finds every key in tab and every key
+// of old not yet moved, n counts them all and used those in tab, free
+// slots hold nothing, a slot's tag is its key's, at most three quarters of
+// the slots are used, a growth in progress has a table twice its old
+// one's size, and the inline slots hold nothing once neither table is
+// them. A nil d passes.
 func (d *dirtyMap[K, V]) check() error {
 	if d == nil {
 		return nil
 	}
-	isInline := func(t []dirtySlot[K, V]) bool { return len(t) > 0 && &t[0] == &d.inline[0] }
-	scan := func(name string, t []dirtySlot[K, V], from int) (int, error) {
-		size := len(t)
-		if size < dirtyInline || size&(size-1) != 0 {
-			return 0, fmt.Errorf("dirty map's %s has %d slots", name, size)
+	isInline := func(tb *dirtyTable[K, V]) bool { return len(tb.ctrl) > 0 && &tb.ctrl[0] == &d.inlineCtrl[0] }
+	scan := func(name string, tb *dirtyTable[K, V], from int) (int, error) {
+		size := len(tb.ctrl)
+		if size < dirtyInline || size&(size-1) != 0 || len(tb.kv) != size || tb.p != nil && len(tb.p) != size {
+			return 0, fmt.Errorf("dirty map's %s has %d slots, %d keys, %d pointers", name, size, len(tb.kv), len(tb.p))
+		}
+		if d.boxed && tb.p == nil {
+			return 0, fmt.Errorf("boxed dirty map's %s has no p array", name)
 		}
 		used := 0
-		for i := range t {
-			sl := &t[i]
-			if !sl.used() {
-				if !reflect.ValueOf(sl).Elem().IsZero() {
-					return 0, fmt.Errorf("free slot %d of the dirty map's %s holds key %v", i, name, sl.key)
+		for i, c := range tb.ctrl {
+			kv := tb.kv[i]
+			if c == 0 {
+				if !reflect.ValueOf(&kv).Elem().IsZero() || tb.p != nil && tb.p[i] != nil {
+					return 0, fmt.Errorf("free slot %d of the dirty map's %s holds key %v", i, name, kv.key)
 				}
 				continue
 			}
+			if c>>dirtyTagBits >= dirtyCodes {
+				return 0, fmt.Errorf("slot %d of the dirty map's %s has control byte %#x", i, name, c)
+			}
+			// A NaN, or a key holding one, hashes anew each time, as in a Go
+			// map: == finds it nowhere.
+			if kv.key == kv.key && c&dirtyTagMask != dirtyTag(d.hash(kv.key)) {
+				return 0, fmt.Errorf("dirty key %v (%s) has tag %#x, its hash %#x", kv.key, name, c&dirtyTagMask, dirtyTag(d.hash(kv.key)))
+			}
 			if i < from {
-				continue // moved: found in slots
+				if c>>dirtyTagBits != dirtyCodeMoved {
+					return 0, fmt.Errorf("moved slot %d of the dirty map's %s has state %d", i, name, c>>dirtyTagBits)
+				}
+				continue // moved: found in tab
 			}
 			used++
-			if sl.key != sl.key {
+			if kv.key != kv.key {
 				continue // a NaN, or a key holding one: == finds it nowhere, as in a Go map
 			}
-			if got := d.get(d.hash(sl.key), sl.key); got != sl {
-				return 0, fmt.Errorf("dirty key %v (%s): get returns another slot (%p, want %p)", sl.key, name, got, sl)
+			if got := d.get(d.hash(kv.key), kv.key); got.tb != tb || got.i != i {
+				return 0, fmt.Errorf("dirty key %v (%s): get returns another slot (%d, want %d)", kv.key, name, got.i, i)
 			}
 		}
 		return used, nil
 	}
-	used, err := scan("slots", d.slots, 0)
+	used, err := scan("tab", &d.tab, 0)
 	if err != nil {
 		return err
 	}
 	if used != d.used {
 		return fmt.Errorf("dirty map counts %d used slots, has %d", d.used, used)
 	}
-	if !dirtyFits(used, len(d.slots)) {
-		return fmt.Errorf("dirty map uses %d of %d slots", used, len(d.slots))
+	if !dirtyFits(used, len(d.tab.ctrl)) {
+		return fmt.Errorf("dirty map uses %d of %d slots", used, len(d.tab.ctrl))
 	}
 	waiting := 0
-	if d.old != nil {
-		if len(d.slots) != 2*len(d.old) || d.moved >= len(d.old) {
-			return fmt.Errorf("dirty map growing from %d to %d slots, %d moved", len(d.old), len(d.slots), d.moved)
+	if d.growing() {
+		if len(d.tab.ctrl) != 2*len(d.old.ctrl) || d.moved >= len(d.old.ctrl) {
+			return fmt.Errorf("dirty map growing from %d to %d slots, %d moved", len(d.old.ctrl), len(d.tab.ctrl), d.moved)
 		}
-		if waiting, err = scan("old", d.old, d.moved); err != nil {
+		if waiting, err = scan("old", &d.old, d.moved); err != nil {
 			return err
 		}
-	} else if d.moved != 0 {
+	} else if d.moved != 0 || d.old.kv != nil || d.old.p != nil {
 		return fmt.Errorf("dirty map has moved = %d and no old table", d.moved)
 	}
 	if used+waiting != d.n {
 		return fmt.Errorf("dirty map counts %d keys, holds %d", d.n, used+waiting)
 	}
-	if !isInline(d.slots) && !isInline(d.old) && !reflect.ValueOf(&d.inline).Elem().IsZero() {
+	if !isInline(&d.tab) && !isInline(&d.old) && (!reflect.ValueOf(&d.inlineCtrl).Elem().IsZero() ||
+		!reflect.ValueOf(&d.inlineKV).Elem().IsZero() || !reflect.ValueOf(&d.inlineP).Elem().IsZero()) {
 		return fmt.Errorf("dirty map keeps keys in its inline slots after growing")
 	}
 	return nil
+}
+
+// testDirtyStates returns the dirty states of a new map's table.
+func testDirtyStates() *dirtyStates[int, int] {
+	return firstTable[int, int](0).dirtyStates
 }

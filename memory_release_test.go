@@ -149,9 +149,9 @@ var valueReleaseStates = map[string]func(t *testing.T, m *Map[int, *bigValue]) (
 		s := m.t.Load().segs[0].Load()
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for i := s.dirty.moved; i < len(s.dirty.old); i++ {
-			if sl := &s.dirty.old[i]; sl.used() {
-				return sl.key, done[sl.key]
+		for i := s.dirty.moved; i < len(s.dirty.old.ctrl); i++ {
+			if k := s.dirty.old.kv[i].key; s.dirty.old.ctrl[i] != 0 {
+				return k, done[k]
 			}
 		}
 		t.Fatal("no unmoved key in old")
@@ -443,11 +443,11 @@ func setupKeyState(t *testing.T, sn string, m *Map[*bigKey, int], done *atomic.B
 		s := m.t.Load().segs[0].Load()
 		s.mu.Lock()
 		d := s.dirty
-		ok := d != nil && d.old != nil && d.moved > 0
+		ok := d != nil && d.growing() && d.moved > 0
 		if ok {
 			ok = false
-			for i := range d.old[:d.moved] {
-				if d.old[i].key == k {
+			for i := range d.old.kv[:d.moved] {
+				if d.old.kv[i].key == k {
 					ok = true
 				}
 			}

@@ -471,7 +471,7 @@ func TestClearInPlaceReleasesGrownDirty(t *testing.T) {
 func dirtyGrowing[K comparable, V any](s *segment[K, V]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.dirty.old != nil
+	return s.dirty.growing()
 }
 
 // fillMidGrowth stores 50 new keys in segment 0 of m, each with a value
@@ -492,12 +492,12 @@ func fillMidGrowth(t *testing.T, m *Map[int, *bigValue], done map[int]*atomic.Bo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.dirty
-	if d == nil || d.old == nil || d.moved == 0 {
+	if d == nil || !d.growing() || d.moved == 0 {
 		t.Fatalf("no growth caught mid-move")
 	}
-	for i := range d.old[:d.moved] {
-		if sl := &d.old[i]; sl.used() {
-			moved = append(moved, sl.key)
+	for i := range d.old.kv[:d.moved] {
+		if d.old.ctrl[i] != 0 {
+			moved = append(moved, d.old.kv[i].key)
 		}
 	}
 	if len(moved) == 0 {

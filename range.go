@@ -79,13 +79,13 @@ func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], f f
 	n := 0
 	for sl := range s.dirty.all() {
 		// Under mu a dirty slot is current (see segment.dirty).
-		if v, ok := sl.load(t); ok {
+		if v, ok := sl.load(); ok {
 			// The form of the key that its last write gave, as
 			// rangeRead reports it: an inline value's slot holds it
 			// (see dirtySlot.store), a box or a mark carries it.
-			buf[n].k, buf[n].v = sl.key, v
-			if sl.p != t.inline && sl.p.keyForm() {
-				buf[n].k = sl.p.key
+			buf[n].k, buf[n].v = sl.key(), v
+			if p := sl.p(); sl.code() != dirtyCodeInline && p.keyForm() {
+				buf[n].k = p.key
 			}
 			n++
 		}

@@ -172,8 +172,8 @@ func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok 
 		// Under mu, and before missLocked may promote: e is current, not
 		// moved.
 		value, ok, _ = e.load()
-	} else if sl != nil {
-		value, ok = sl.load(t)
+	} else if sl.ok() {
+		value, ok = sl.load()
 	}
 	if s.loadRead(t).amended() {
 		s.missLocked(t)
@@ -422,8 +422,8 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 		// read may have been promoted while we waited for mu: findLocked
 		// looks at the current one.
 		e, sl := s.findLocked(t, h, key, lacking)
-		inDirty := sl != nil
-		if e == nil && sl == nil {
+		inDirty := sl.ok()
+		if e == nil && !inDirty {
 			if w.op.creates() {
 				// Every creating write stores its value into an absent
 				// key: the new slot holds w's value from the start.

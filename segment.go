@@ -20,11 +20,11 @@ import (
 // still absent from it (no read map gains keys after publication), and
 // findLocked does not probe it again. A new key, and a delete of a key in
 // dirty, then probe the read map once, not twice.
-func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *readOnly[K, V]) (e *entry[K, V], sl *dirtySlot[K, V]) {
+func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *readOnly[K, V]) (e *entry[K, V], sl dirtySlot[K, V]) {
 	r := s.loadRead(t)
 	if r != lacking {
 		if e = r.find(h, key); e != nil {
-			return e, nil
+			return e, sl
 		}
 	}
 	// With mu held the filter holds every key of dirty (keys enter it
@@ -32,7 +32,7 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *rea
 	// saves a lookup in a dirty map that may be large and cold: a stream of
 	// new keys pays one map operation each, not two.
 	if !r.amended() || !r.mayHaveDirty(h) {
-		return nil, nil
+		return nil, sl
 	}
 	return nil, s.dirty.get(h, key)
 }
@@ -54,7 +54,7 @@ func (s *segment[K, V]) findLocked(t *table[K, V], h uint64, key K, lacking *rea
 // design does, until a promotion fills read (a handful of misses, with
 // dirty that small) or the fifth key brings a real filter. A Clear and a
 // Store then allocate two objects fewer: no read map, no filter.
-func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *dirtySlot[K, V] {
+func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) dirtySlot[K, V] {
 	r := s.loadRead(t)
 	if s.dirty.len() == 0 {
 		// The segment may be empty, its bit in filled cleared by a Clear
@@ -70,7 +70,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *dirtySl
 		}
 		keys := hint // the keys the dirty filter is sized for
 		if s.dirty, s.spare = s.spare, nil; s.dirty == nil {
-			s.dirty = newDirtyMap[K, V](hint, t.hasher.hash, t.moved)
+			s.dirty = t.newDirtyMap(hint)
 			s.dirtyBig = hint > spareMax
 		} else {
 			// The spare filled to spareKeys before it was purged: a stream
@@ -91,7 +91,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *dirtySl
 	if r != t.emptyAmended { // shared: its filter already passes every key
 		r.addToFilter(h)
 	}
-	sl := s.dirty.put(h, key, t.deleted)
+	sl := s.dirty.put(h, key)
 	if s.dirty.len() > spareMax {
 		s.dirtyBig = true
 	}
@@ -107,7 +107,7 @@ func (s *segment[K, V]) addDirtyLocked(t *table[K, V], h uint64, key K) *dirtySl
 func (s *segment[K, V]) refilterLocked(t *table[K, V]) *readOnly[K, V] {
 	nr := s.loadRead(t).amend(newFilter(2 * s.dirty.len()))
 	for sl := range s.dirty.all() {
-		nr.addToFilter(t.hasher.hash(sl.key))
+		nr.addToFilter(t.hasher.hash(sl.key()))
 	}
 	s.read.Store(nr)
 	return nr
@@ -172,8 +172,8 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 		purged = n
 	} else {
 		for sl := range s.dirty.all() {
-			if sl.deleted(t) {
-				sl.clearTo(t.expunged) // dropped below
+			if sl.deleted() {
+				sl.setState(t.expunged) // dropped below
 				purged++
 			}
 		}
@@ -188,10 +188,10 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 	case purged == n:
 		s.dirty.clear()
 	case s.dirtyBig:
-		survivors := newDirtyMap[K, V](n-purged, t.hasher.hash, t.moved)
+		survivors := t.newDirtyMap(n - purged)
 		for sl := range s.dirty.all() {
-			if sl.p != t.expunged {
-				survivors.putSlot(t.hasher.hash(sl.key), *sl)
+			if sl.code() != dirtyCodeExpunged {
+				survivors.putFrom(t.hasher.hash(sl.key()), sl)
 			}
 		}
 		s.dirty = survivors
@@ -199,7 +199,7 @@ func (s *segment[K, V]) purgeDirtyLocked(t *table[K, V]) {
 		// The filter was sized for the old map: shrink it likewise.
 		s.refilterLocked(t)
 	default:
-		s.dirty.deleteIf(func(sl *dirtySlot[K, V]) bool { return sl.p == t.expunged })
+		s.dirty.deleteIf(func(sl dirtySlot[K, V]) bool { return sl.code() == dirtyCodeExpunged })
 	}
 	s.dirtyDead = 0
 	if s.dirty.len() == 0 {
@@ -291,14 +291,14 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	}
 	r.each(keep)
 	for sl := range s.dirty.all() {
-		switch {
-		case sl.p == t.swept, sl.p == t.deleted && !onlySwept:
-			sl.clearTo(t.expunged) // left out below
+		switch c := sl.code(); {
+		case c == dirtyCodeSwept, c == dirtyCodeDeleted && !onlySwept:
+			sl.setState(t.expunged) // left out below
 			reclaimed++
-		case sl.p == t.deleted:
+		case c == dirtyCodeDeleted:
 			n++ // kept as a tombstone, as keep keeps a deleted entry
 			tombs++
-		case sl.p == t.inline:
+		case c == dirtyCodeInline:
 			n++
 			inline++
 		default:
@@ -332,20 +332,20 @@ func (s *segment[K, V]) rebuildLocked(t *table[K, V], onlySwept bool) {
 	// values.
 	var boxes []box[K, V] // the chunk's boxes not yet used
 	for sl := range s.dirty.all() {
-		switch sl.p {
-		case t.expunged:
-		case t.deleted: // a tombstone: the new entry stays nil, deleted
-			nr.insert(t.hasher.hash(sl.key), sl.key)
-		case t.inline:
+		switch k := sl.key(); sl.code() {
+		case dirtyCodeExpunged:
+		case dirtyCodeDeleted: // a tombstone: the new entry stays nil, deleted
+			nr.insert(t.hasher.hash(k), k)
+		case dirtyCodeInline:
 			if len(boxes) == 0 {
 				boxes = make([]box[K, V], min(inline, boxChunk))
 			}
 			b := &boxes[0]
 			boxes, inline = boxes[1:], inline-1
-			b.value, b.key = sl.value, sl.key
-			nr.insert(t.hasher.hash(sl.key), sl.key).p.Store(b)
+			b.value, b.key = sl.value(), k
+			nr.insert(t.hasher.hash(k), k).p.Store(b)
 		default: // a value box, or a compute's mark
-			nr.insert(t.hasher.hash(sl.key), sl.key).p.Store(sl.p)
+			nr.insert(t.hasher.hash(k), k).p.Store(sl.p())
 		}
 	}
 	// Third pass: move the entries of read, which lock-free writers may be
@@ -575,7 +575,7 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 		}
 	})
 	for sl := range s.dirty.all() {
-		if sl.p == t.swept {
+		if sl.code() == dirtyCodeSwept {
 			old++
 		}
 	}
@@ -589,8 +589,8 @@ func (s *segment[K, V]) sweepNow(t *table[K, V]) {
 		}
 	})
 	for sl := range s.dirty.all() {
-		if sl.p == t.deleted {
-			sl.clearTo(t.swept)
+		if sl.code() == dirtyCodeDeleted {
+			sl.setState(t.swept)
 			young++
 		}
 	}

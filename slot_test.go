@@ -17,17 +17,17 @@ func slotOfKey(m *Map[int, int], s *segment[int, int], key int) (p *box[int, int
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, sl := s.findLocked(t, t.hasher.hash(key), key, nil)
-	if e != nil || sl == nil {
+	if e != nil || !sl.ok() {
 		return nil, false
 	}
-	if sl.p == t.inline {
-		return &box[int, int]{value: sl.value, key: sl.key}, true
+	if sl.code() == dirtyCodeInline {
+		return &box[int, int]{value: sl.value(), key: sl.key()}, true
 	}
-	if sl.p.kind == kindValue || sl.value != 0 {
+	if sl.p().kind == kindValue || sl.value() != 0 {
 		// An impossible state, which the callers' checks then report.
-		return &box[int, int]{kind: kindDeleted, value: sl.value, key: -1}, true
+		return &box[int, int]{kind: kindDeleted, value: sl.value(), key: -1}, true
 	}
-	return sl.p, true
+	return sl.p(), true
 }
 
 // newDirtySegment returns a map whose segment seg holds 64 new keys, in

@@ -89,9 +89,9 @@ func (s *segment[K, V]) addStats(t *table[K, V], st *Stats) {
 		return true
 	})
 	for sl := range s.dirty.all() {
-		if _, ok := sl.load(t); ok {
+		if _, ok := sl.load(); ok {
 			st.DirtyKeys++
-		} else if sl.deleted(t) {
+		} else if sl.deleted() {
 			st.Tombstones++
 		}
 	}

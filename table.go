@@ -49,7 +49,11 @@ type table[K comparable, V any] struct {
 	// come last, after the fields that loads read.
 	emptyAmended *readOnly[K, V] // an empty read map marked amended, with fullFilter; shared by every table of a map, never written (see addDirtyLocked)
 	deleted      *box[K, V]      // the deleted sentinel, which only dirty slots hold (see segment.dirty); shared like expunged
-	inline       *box[K, V]      // the inline sentinel: a dirty slot whose value is in the slot (see segment.dirty); shared likewise
+	// dirtyStates holds the sentinels that the control bytes of dirty
+	// slots stand for: the ones above and the inline sentinel, which marks
+	// a dirty slot whose value lies in the slot (see segment.dirty and
+	// dirtySlot). Shared likewise.
+	dirtyStates *dirtyStates[K, V]
 
 	// made has bit i set once segment i may exist: its creators set it
 	// before the CAS that publishes the segment (see segment). So Clear
@@ -131,9 +135,10 @@ type segment[K comparable, V any] struct {
 	// place, which leaves it empty under emptyAmended (see clearLocked).
 	//
 	// A key of dirty has no entry: only holders of mu reach dirty, so its
-	// slot holds the key's state itself (dirtySlot.p), read and written
+	// slot holds the key's state itself (dirtySlot.p: a control byte, and
+	// a pointer where the state is one), read and written
 	// with plain loads and stores, where an entry would take a fresh
-	// entry's atomic store and then a CAS for each write. p is the table's
+	// entry's atomic store and then a CAS for each write. The state is the
 	// inline sentinel, the value lying in the slot itself, or the key's
 	// value box, as the map's types decide (see dirtySlot); or the table's
 	// deleted sentinel (a deleted new key), or
@@ -235,7 +240,7 @@ type segment[K comparable, V any] struct {
 // read map, counts and capacity hint: what Clear installs. It allocates
 // nothing but the table, which holds no segment yet.
 func (t *table[K, V]) cleared() *table[K, V] {
-	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved, deleted: t.deleted, inline: t.inline,
+	return &table[K, V]{hasher: t.hasher, expunged: t.expunged, swept: t.swept, moved: t.moved, deleted: t.deleted, dirtyStates: t.dirtyStates,
 		counts: t.counts, empty: t.empty, emptyAmended: t.emptyAmended}
 }
 
@@ -280,10 +285,16 @@ func firstTable[K comparable, V any](capacity int) *table[K, V] {
 		swept:        &box[K, V]{kind: kindSwept},
 		moved:        &box[K, V]{kind: kindMoved},
 		deleted:      &box[K, V]{kind: kindDeleted},
-		inline:       &box[K, V]{kind: kindInline},
 		counts:       new(mapCounts),
 		empty:        new(readOnly[K, V]),
 		emptyAmended: &readOnly[K, V]{filter: fullFilter},
+	}
+	t.dirtyStates = &dirtyStates[K, V]{
+		dirtyCodeInline:   {kind: kindInline},
+		dirtyCodeDeleted:  t.deleted,
+		dirtyCodeSwept:    t.swept,
+		dirtyCodeExpunged: t.expunged,
+		dirtyCodeMoved:    t.moved,
 	}
 	t.counts.valuesComparable = reflect.TypeFor[V]().Comparable()
 	t.counts.inlineValues = pointerFree(reflect.TypeFor[K]()) && pointerFree(reflect.TypeFor[V]())
@@ -354,4 +365,10 @@ func (t *table[K, V]) madeSegments() iter.Seq[*segment[K, V]] {
 			}
 		}
 	}
+}
+
+// newDirtyMap returns an empty dirty map for a segment of t, with room for
+// hint keys (see newDirtyMap).
+func (t *table[K, V]) newDirtyMap(hint int) *dirtyMap[K, V] {
+	return newDirtyMap[K, V](hint, t.hasher.hash, t.dirtyStates, !t.counts.inlineValues)
 }
