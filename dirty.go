@@ -44,18 +44,27 @@ import "iter"
 // 0.8-2.6 ms. Bounding that too would take a table split into separately
 // grown parts.
 type dirtyMap[K comparable, V any] struct {
-	// tab has a power of two of slots, the inline ones until the first
-	// growth.
-	tab  dirtyTable[K, V]
+	// The fields that every insert and Clear uses come first (with the
+	// inline slots, the first 176 bytes of an int->int map): two cores
+	// that take turns with a segment pass fewer cache lines back and
+	// forth. The rest serve growth, states and boxed values.
 	n    int // the keys held, in tab and in old[moved:]
 	used int // the slots of tab in use, at most three quarters of them
-	// old is the table that a growth is moving keys from, with no slots
-	// once they have all moved. Its slots below moved have been copied to
-	// tab; the rest are the keys not yet moved. No key is added to old or
-	// removed from it while it is moved, so its probes stay whole and find
-	// the keys not yet moved.
-	old   dirtyTable[K, V]
+	// tab has a power of two of slots, the inline ones until the first
+	// growth.
+	tab dirtyTable[K, V]
+	// old is the table that a growth is moving keys from, nil once they
+	// have all moved. Its slots below moved have been copied to tab; the
+	// rest are the keys not yet moved. No key is added to old or removed
+	// from it while it is moved, so its probes stay whole and find the
+	// keys not yet moved.
+	old   *dirtyTable[K, V]
 	moved int
+	// The inline slots: the first table. Once the map outgrows them it
+	// clears them, so that they keep no key or box alive. inlineP is the
+	// inline table's p array, if it has one (see needP).
+	inlineCtrl [dirtyInline]uint8
+	inlineKV   [dirtyInline]dirtyKV[K, V]
 	// hash is the map's hash function (table.hasher.hash).
 	hash func(K) uint64
 	// states are the sentinels that the control bytes stand for (see
@@ -63,12 +72,8 @@ type dirtyMap[K comparable, V any] struct {
 	states *dirtyStates[K, V]
 	// boxed is set when the map's values live in boxes (see dirtySlot):
 	// every table then has its p array from the start.
-	boxed bool
-	// The inline slots: the first table. Once the map outgrows them it
-	// clears them, so that they keep no key or box alive.
-	inlineCtrl [dirtyInline]uint8
-	inlineKV   [dirtyInline]dirtyKV[K, V]
-	inlineP    [dirtyInline]*box[K, V]
+	boxed   bool
+	inlineP [dirtyInline]*box[K, V]
 }
 
 // A dirtyTable is the slots of one table of a dirtyMap, in three arrays of
@@ -165,9 +170,19 @@ func newDirtyMap[K comparable, V any](hint int, hash func(K) uint64, states *dir
 	return d
 }
 
-// inlineTable returns the inline slots as a table.
+// inlineTable returns the inline slots as a table, with its p array if d
+// is boxed (see needP).
 func (d *dirtyMap[K, V]) inlineTable() dirtyTable[K, V] {
-	return dirtyTable[K, V]{ctrl: d.inlineCtrl[:], kv: d.inlineKV[:], p: d.inlineP[:]}
+	tb := dirtyTable[K, V]{ctrl: d.inlineCtrl[:], kv: d.inlineKV[:]}
+	if d.boxed {
+		tb.p = d.inlineP[:]
+	}
+	return tb
+}
+
+// isInline reports whether tb is the inline slots.
+func (d *dirtyMap[K, V]) isInline(tb *dirtyTable[K, V]) bool {
+	return len(tb.ctrl) == dirtyInline // no other table is that small
 }
 
 // newTable allocates a table of size slots, with a p array if d is boxed.
@@ -205,7 +220,7 @@ func (d *dirtyMap[K, V]) len() int {
 
 // growing reports whether a growth is moving keys from old.
 func (d *dirtyMap[K, V]) growing() bool {
-	return d.old.ctrl != nil
+	return d.old != nil
 }
 
 // get returns the slot of key, whose hash is h, or no slot (see
@@ -213,7 +228,7 @@ func (d *dirtyMap[K, V]) growing() bool {
 // O(1) expected.
 func (d *dirtyMap[K, V]) get(h uint64, key K) dirtySlot[K, V] {
 	tag := dirtyTag(h)
-	for tb := &d.tab; ; tb = &d.old {
+	for tb := &d.tab; ; tb = d.old {
 		ctrl := tb.ctrl
 		mask := len(ctrl) - 1
 		for i := int(h) & mask; ctrl[i] != 0; i = (i + 1) & mask {
@@ -226,7 +241,7 @@ func (d *dirtyMap[K, V]) get(h uint64, key K) dirtySlot[K, V] {
 		// The probe ended at a free slot. A key not yet moved is still
 		// in old, whose probes are whole; a key that has moved is in
 		// tab too, and was looked for first.
-		if !d.growing() || tb == &d.old {
+		if tb == d.old || !d.growing() {
 			return dirtySlot[K, V]{}
 		}
 	}
@@ -259,8 +274,9 @@ func (d *dirtyMap[K, V]) putState(h uint64, kv dirtyKV[K, V], code uint8, p *box
 	// n, not used: if a growth were still moving (dirtyMoveStep's pace
 	// rules that out), its keys would then all fit in tab.
 	if !dirtyFits(d.n+1, len(d.tab.ctrl)) {
-		d.move(len(d.old.ctrl))
-		d.old, d.moved = d.tab, 0
+		d.finishGrowth()
+		old := d.tab
+		d.old, d.moved = &old, 0
 		d.tab, d.used = d.newTable(2*len(d.tab.ctrl)), 0
 	}
 	sl := d.place(h, kv, code, p)
@@ -280,15 +296,20 @@ func (d *dirtyMap[K, V]) place(h uint64, kv dirtyKV[K, V], code uint8, p *box[K,
 	tb.ctrl[i] = code<<dirtyTagBits | dirtyTag(h)
 	tb.kv[i] = kv
 	if p != nil {
-		tb.needP()[i] = p
+		d.needP(tb)[i] = p
 	}
 	d.used++
 	return dirtySlot[K, V]{d: d, tb: tb, i: i}
 }
 
-// needP returns tb's p array, allocating it if tb has none yet.
-func (tb *dirtyTable[K, V]) needP() []*box[K, V] {
-	if tb.p == nil {
+// needP returns the p array of tb, a table of d, allocating it if tb has
+// none yet (the inline slots have theirs in d).
+func (d *dirtyMap[K, V]) needP(tb *dirtyTable[K, V]) []*box[K, V] {
+	switch {
+	case tb.p != nil:
+	case d.isInline(tb):
+		tb.p = d.inlineP[:]
+	default:
 		tb.p = make([]*box[K, V], len(tb.ctrl))
 	}
 	return tb.p
@@ -297,7 +318,7 @@ func (tb *dirtyTable[K, V]) needP() []*box[K, V] {
 // move copies the keys of up to k more old slots to tab, and drops old
 // once every slot has moved.
 func (d *dirtyMap[K, V]) move(k int) {
-	old := &d.old
+	old := d.old
 	for end := min(d.moved+k, len(old.ctrl)); d.moved < end; d.moved++ {
 		i := d.moved
 		if old.ctrl[i] == 0 {
@@ -313,25 +334,36 @@ func (d *dirtyMap[K, V]) move(k int) {
 		// are not kept reachable from old.
 		dirtySlot[K, V]{d: d, tb: old, i: i}.setState(d.states[dirtyCodeMoved])
 	}
-	if d.growing() && d.moved == len(old.ctrl) {
+	if d.moved == len(old.ctrl) {
 		d.dropOld()
+	}
+}
+
+// finishGrowth moves every key that a growth has not moved yet.
+func (d *dirtyMap[K, V]) finishGrowth() {
+	if d.growing() {
+		d.move(len(d.old.ctrl))
 	}
 }
 
 // dropOld forgets old, clearing it first if it is the inline slots, so
 // that they keep no key or box alive.
 func (d *dirtyMap[K, V]) dropOld() {
-	if len(d.old.ctrl) == dirtyInline {
-		d.old.clear()
+	if d.isInline(d.old) {
+		d.clearInline(d.old.p != nil)
 	}
-	d.old, d.moved = dirtyTable[K, V]{}, 0
+	d.old, d.moved = nil, 0
 }
 
-// clear frees every slot of tb.
-func (tb *dirtyTable[K, V]) clear() {
-	clear(tb.ctrl)
-	clear(tb.kv)
-	clear(tb.p)
+// clearInline frees every inline slot, and their p array if withP:
+// assignments that the compiler makes plain stores, not the calls of
+// clear (a Clear and a Store in place clear them each time).
+func (d *dirtyMap[K, V]) clearInline(withP bool) {
+	d.inlineCtrl = [dirtyInline]uint8{}
+	d.inlineKV = [dirtyInline]dirtyKV[K, V]{}
+	if withP {
+		d.inlineP = [dirtyInline]*box[K, V]{}
+	}
 }
 
 // all returns the slots in use, for reading only: the loop must not change
@@ -347,9 +379,11 @@ func (d *dirtyMap[K, V]) all() iter.Seq[dirtySlot[K, V]] {
 				return
 			}
 		}
-		for i := d.moved; i < len(d.old.ctrl); i++ { // the keys not yet moved
-			if d.old.ctrl[i] != 0 && !yield(dirtySlot[K, V]{d: d, tb: &d.old, i: i}) {
-				return
+		if old := d.old; old != nil {
+			for i := d.moved; i < len(old.ctrl); i++ { // the keys not yet moved
+				if old.ctrl[i] != 0 && !yield(dirtySlot[K, V]{d: d, tb: old, i: i}) {
+					return
+				}
 			}
 		}
 	}
@@ -360,7 +394,13 @@ func (d *dirtyMap[K, V]) clear() {
 	if d.growing() {
 		d.dropOld()
 	}
-	d.tab.clear()
+	if d.isInline(&d.tab) {
+		d.clearInline(d.tab.p != nil)
+	} else {
+		clear(d.tab.ctrl)
+		clear(d.tab.kv)
+		clear(d.tab.p)
+	}
 	d.n, d.used = 0, 0
 }
 
@@ -375,7 +415,7 @@ func (d *dirtyMap[K, V]) clear() {
 // looked at twice, which is harmless, since drop is asked again of the
 // same slot and keeps it again.
 func (d *dirtyMap[K, V]) deleteIf(drop func(sl dirtySlot[K, V]) bool) int {
-	d.move(len(d.old.ctrl)) // finish a growth: keys leave tab only
+	d.finishGrowth() // keys leave tab only
 	removed := 0
 	for i := 0; i < len(d.tab.ctrl); {
 		if d.tab.ctrl[i] != 0 && drop(dirtySlot[K, V]{d: d, tb: &d.tab, i: i}) {

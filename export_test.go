@@ -320,7 +320,7 @@ func (d *dirtyMap[K, V]) check() error {
 	if d == nil {
 		return nil
 	}
-	isInline := func(tb *dirtyTable[K, V]) bool { return len(tb.ctrl) > 0 && &tb.ctrl[0] == &d.inlineCtrl[0] }
+	isInline := func(tb *dirtyTable[K, V]) bool { return &tb.ctrl[0] == &d.inlineCtrl[0] }
 	scan := func(name string, tb *dirtyTable[K, V], from int) (int, error) {
 		size := len(tb.ctrl)
 		if size < dirtyInline || size&(size-1) != 0 || len(tb.kv) != size || tb.p != nil && len(tb.p) != size {
@@ -377,16 +377,16 @@ func (d *dirtyMap[K, V]) check() error {
 		if len(d.tab.ctrl) != 2*len(d.old.ctrl) || d.moved >= len(d.old.ctrl) {
 			return fmt.Errorf("dirty map growing from %d to %d slots, %d moved", len(d.old.ctrl), len(d.tab.ctrl), d.moved)
 		}
-		if waiting, err = scan("old", &d.old, d.moved); err != nil {
+		if waiting, err = scan("old", d.old, d.moved); err != nil {
 			return err
 		}
-	} else if d.moved != 0 || d.old.kv != nil || d.old.p != nil {
+	} else if d.moved != 0 {
 		return fmt.Errorf("dirty map has moved = %d and no old table", d.moved)
 	}
 	if used+waiting != d.n {
 		return fmt.Errorf("dirty map counts %d keys, holds %d", d.n, used+waiting)
 	}
-	if !isInline(&d.tab) && !isInline(&d.old) && (!reflect.ValueOf(&d.inlineCtrl).Elem().IsZero() ||
+	if !isInline(&d.tab) && (d.old == nil || !isInline(d.old)) && (!reflect.ValueOf(&d.inlineCtrl).Elem().IsZero() ||
 		!reflect.ValueOf(&d.inlineKV).Elem().IsZero() || !reflect.ValueOf(&d.inlineP).Elem().IsZero()) {
 		return fmt.Errorf("dirty map keeps keys in its inline slots after growing")
 	}

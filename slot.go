@@ -73,7 +73,7 @@ func pointerFree(t reflect.Type) bool {
 // for the states). The zero dirtySlot names no slot (see ok).
 type dirtySlot[K comparable, V any] struct {
 	d  *dirtyMap[K, V]
-	tb *dirtyTable[K, V] // &d.tab or &d.old
+	tb *dirtyTable[K, V] // &d.tab or d.old
 	i  int
 }
 
@@ -122,7 +122,7 @@ func (sl dirtySlot[K, V]) setState(p *box[K, V]) {
 	}
 	switch {
 	case c == dirtyCodePtr:
-		tb.needP()[i] = p
+		sl.d.needP(tb)[i] = p
 	case tb.p != nil:
 		tb.p[i] = nil
 	}
