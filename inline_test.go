@@ -4,6 +4,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -173,5 +174,77 @@ func TestInlinePromotionChunks(t *testing.T) {
 		if v, ok := m.Load(k); ok != present || ok && v != want {
 			t.Fatalf("Load(%d) = %v, %v; want %v, %v", k, v, ok, want, present)
 		}
+	}
+}
+
+// TestDirtyTablesHoldNoPointers checks the layout of dirty tables (see
+// dirtyTable): for pointer-free types the key-value array holds no
+// pointer, so the collector need not scan it, and the pointer array is
+// made only when a compute's mark needs it, and emptied of the mark when
+// the compute ends; for other types every table has its pointer array.
+func TestDirtyTablesHoldNoPointers(t *testing.T) {
+	if !pointerFree(reflect.TypeFor[dirtyKV[int, float64]]()) {
+		t.Fatal("the slots of a Map[int, float64] hold a pointer")
+	}
+	if got := reflect.TypeFor[dirtyKV[int, int]]().Size(); got != 16 {
+		t.Fatalf("an int->int dirty slot takes %d bytes, want 16", got)
+	}
+
+	m := new(Map[int, int])
+	keys := keysInSegment(m, 0, 200, 0) // far past the inline slots
+	for i, k := range keys {
+		m.Store(k, i)
+	}
+	s := m.t.Load().segs[0].Load()
+	table := func() *dirtyTable[int, int] {
+		t.Helper()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.dirty == nil || s.dirty.isInline(&s.dirty.tab) {
+			t.Fatal("the keys are not in a grown dirty map")
+		}
+		return &s.dirty.tab
+	}
+	if tb := table(); tb.p != nil {
+		t.Fatalf("a dirty table of inline values has a pointer array of %d", len(tb.p))
+	}
+	// A compute's mark is a pointer state: the table makes its pointer
+	// array for it, and the mark leaves it when the compute ends.
+	var during []*box[int, int]
+	m.Compute(keys[7], func(old int, loaded bool) (int, ComputeOp) {
+		s.mu.Lock()
+		if s.dirty != nil && s.dirty.tab.p != nil {
+			during = slices.Clone(s.dirty.tab.p)
+		}
+		s.mu.Unlock()
+		return old + 1, UpdateOp
+	})
+	if !slices.ContainsFunc(during, func(b *box[int, int]) bool { return b != nil && b.kind.computing() }) {
+		t.Fatal("no mark in the pointer array while the compute ran")
+	}
+	if tb := table(); tb.p == nil || slices.ContainsFunc(tb.p, func(b *box[int, int]) bool { return b != nil }) {
+		t.Fatal("the compute's mark stayed in the pointer array")
+	}
+	if v, ok := m.Load(keys[7]); !ok || v != 8 {
+		t.Fatalf("Load after Compute = %d, %v; want 8, true", v, ok)
+	}
+	m.mustCheck()
+
+	b := new(Map[int, *int])
+	bkeys := keysInSegment(b, 0, 200, 0)
+	for _, k := range bkeys {
+		b.Store(k, new(int))
+	}
+	bs := b.t.Load().segs[0].Load()
+	bs.mu.Lock()
+	live := 0
+	for sl := range bs.dirty.all() { // tab, and old if a growth is moving it
+		if sl.tb.p != nil && sl.code() == dirtyCodePtr && sl.p().kind == kindValue {
+			live++
+		}
+	}
+	bs.mu.Unlock()
+	if live != len(bkeys) {
+		t.Fatalf("a boxed dirty table holds %d value boxes, want %d", live, len(bkeys))
 	}
 }
