@@ -80,7 +80,7 @@ func (s *segment[K, V]) clearableLocked(t *table[K, V]) (live int, ok bool) {
 		switch {
 		case sl.live():
 			live++
-		case sl.code() == dirtyCodePtr && sl.p().kind.computing():
+		case sl.p().kind.computing(): // no sentinel's kind is a compute's
 			return 0, false
 		}
 	}

@@ -259,11 +259,16 @@ func (d *dirtyMap[K, V]) put(h uint64, key K) dirtySlot[K, V] {
 // putFrom adds the key of sl, a slot of another dirty map whose key's hash
 // is h and which d lacks, with sl's state and value.
 func (d *dirtyMap[K, V]) putFrom(h uint64, sl dirtySlot[K, V]) {
-	var p *box[K, V]
-	if sl.tb.p != nil {
-		p = sl.tb.p[sl.i]
+	d.putState(h, sl.tb.kv[sl.i], sl.code(), sl.tb.ptr(sl.i))
+}
+
+// ptr returns the pointer state of slot i: nil unless its code is
+// dirtyCodePtr.
+func (tb *dirtyTable[K, V]) ptr(i int) *box[K, V] {
+	if tb.p == nil {
+		return nil
 	}
-	d.putState(h, sl.tb.kv[sl.i], sl.code(), p)
+	return tb.p[i]
 }
 
 // putState is put for a key and value, state code and pointer state.
@@ -324,11 +329,7 @@ func (d *dirtyMap[K, V]) move(k int) {
 		if old.ctrl[i] == 0 {
 			continue
 		}
-		var p *box[K, V]
-		if old.p != nil {
-			p = old.p[i]
-		}
-		d.place(d.hash(old.kv[i].key), old.kv[i], old.ctrl[i]>>dirtyTagBits, p)
+		d.place(d.hash(old.kv[i].key), old.kv[i], old.ctrl[i]>>dirtyTagBits, old.ptr(i))
 		// The key is found in tab from now on, first (see get); here it
 		// only keeps the probes of old whole, and its value and state
 		// are not kept reachable from old.

@@ -114,16 +114,23 @@ func (sl dirtySlot[K, V]) p() *box[K, V] {
 // clears the slot's p, so that it keeps no box or mark reachable.
 func (sl dirtySlot[K, V]) setState(p *box[K, V]) {
 	c := sl.d.states.code(p)
+	sl.setCode(c)
+	if c == dirtyCodePtr {
+		sl.d.needP(sl.tb)[sl.i] = p
+	}
+}
+
+// setCode sets the slot's state code to c, keeping its tag, with what
+// setState does to the value and to p; the pointer of a pointer state is
+// the caller's to store.
+func (sl dirtySlot[K, V]) setCode(c uint8) {
 	tb, i := sl.tb, sl.i
 	tb.ctrl[i] = c<<dirtyTagBits | tb.ctrl[i]&dirtyTagMask
 	if c != dirtyCodeInline {
 		var zero V
 		tb.kv[i].value = zero
 	}
-	switch {
-	case c == dirtyCodePtr:
-		sl.d.needP(tb)[i] = p
-	case tb.p != nil:
+	if c != dirtyCodePtr && tb.p != nil {
 		tb.p[i] = nil
 	}
 }
@@ -201,12 +208,8 @@ func (sl dirtySlot[K, V]) storeWrite(t *table[K, V], w *write[K, V]) {
 // keys), and Go's maps, like the value boxes of read maps (see box), keep
 // the form that the last write gave.
 func (sl dirtySlot[K, V]) store(key K, value V) {
-	tb, i := sl.tb, sl.i
-	tb.ctrl[i] = dirtyCodeInline<<dirtyTagBits | tb.ctrl[i]&dirtyTagMask
-	tb.kv[i] = dirtyKV[K, V]{key: key, value: value}
-	if tb.p != nil {
-		tb.p[i] = nil
-	}
+	sl.tb.kv[sl.i] = dirtyKV[K, V]{key: key, value: value}
+	sl.setCode(dirtyCodeInline)
 }
 
 // tryClaim is entry.tryClaim for a slot of dirty, with the segment's mu
