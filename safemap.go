@@ -111,26 +111,33 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 			// A value box (kind kindValue) is only ever stored in its
 			// key's entry, so this is the key's entry, live at this load:
 			// what e.load would return.
-			if p := b.entries[j].p.Load(); p != nil {
-				if p.key == key && p.kind == kindValue {
-					return p.value, true
+			p := b.entries[j].p.Load()
+			if p != nil && p.key == key && p.kind == kindValue {
+				return p.value, true
+			}
+			// A deleted entry: nil, or swept, which only sweeps tell
+			// from nil. In a mix of writes about half the keys of a
+			// read map are deleted, and most of those swept.
+			if p == nil || p == t.swept {
+				if len(r.keys) > coldKeyBuckets && mk&(mk-1) == 0 && !b.overflowed(h) && (!r.amended() || !r.mayHaveDirty(h)) {
+					// A deleted entry in a big read map, whose key array
+					// is seldom in the cache: decided without reading the
+					// slot's key. No other slot of b has the key's tag
+					// (match has no false hit without a true one below
+					// it), no key with h's overflow bit went past b, and
+					// dirty lacks the key. So either the slot is the
+					// key's, deleted at this load, or the key was absent
+					// from r and from dirty when r was loaded: absent
+					// either way.
+					return value, false
 				}
-			} else if len(r.keys) > coldKeyBuckets && mk&(mk-1) == 0 && !b.overflowed(h) && (!r.amended() || !r.mayHaveDirty(h)) {
-				// A deleted (nil) entry in a big read map, whose key
-				// array is seldom in the cache: decided without reading
-				// the slot's key. No other slot of b has the key's tag
-				// (match has no false hit without a true one below it),
-				// no key with h's overflow bit went past b, and dirty
-				// lacks the key. So either the slot is the key's,
-				// deleted at this load, or the key was absent from r and
-				// from dirty when r was loaded: absent either way.
-				return value, false
-			} else if r.keys[i][j] == key {
-				// The key's own entry, deleted (nil) at this load: absent,
-				// as e.load would say. An entry that a rebuild moved or
-				// expunged holds a sentinel box, never nil, so r need not
-				// be current.
-				return value, false
+				if r.keys[i][j] == key {
+					// The key's own entry, deleted at this load: absent,
+					// as e.load would say. An entry that a rebuild moved
+					// or expunged holds another sentinel, so r need not
+					// be current.
+					return value, false
+				}
 			}
 		} else if !b.overflowed(h) && (!r.amended() || !r.mayHaveDirty(h)) {
 			// No key with h's overflow bit lies past b, so the key was
