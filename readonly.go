@@ -258,6 +258,44 @@ func (r *readOnly[K, V]) find(h uint64, key K) *entry[K, V] {
 	}
 }
 
+// findBox is find for Load: it returns the box that the key's entry held
+// when it was loaded (nil: deleted), and found false if r lacks the key.
+// A slot whose tag matches and whose entry holds a value box is decided by
+// the box, which holds its key, without reading the slot's key: a value box
+// is only ever stored in its key's entry (see box), so a box of another key
+// says that the slot is another key's. The key array, a cache line apart
+// from the buckets, is read only for the other states. For keys placed
+// past their home bucket, about one in ten at the load cap, this saves a
+// load that misses the caches in a big map.
+func (r *readOnly[K, V]) findBox(h uint64, key K) (p *box[K, V], found bool) {
+	bs, ks := r.buckets, r.keys
+	if len(bs) == 0 {
+		return nil, false
+	}
+	for i := home(h, len(bs)); ; {
+		b := &bs[i]
+		for m := b.match(h); m != 0; m &= m - 1 {
+			j := slotOf(m)
+			p = b.entries[j].p.Load()
+			if p != nil && p.kind == kindValue {
+				if p.key == key {
+					return p, true
+				}
+				continue // another key's slot
+			}
+			if ks[i][j] == key {
+				return p, true
+			}
+		}
+		if !b.overflowed(h) {
+			return nil, false // no key with h's overflow bit was placed past this bucket
+		}
+		if i++; i == len(bs) {
+			i = 0
+		}
+	}
+}
+
 // bucketsFor returns how many buckets hold n entries within the load cap,
 // always leaving at least one slot empty.
 func bucketsFor(n int) int {

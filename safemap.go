@@ -156,8 +156,10 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 // entries, and the misses of an amended read map. r is the read map Load
 // loaded, and h the key's hash.
 func (t *table[K, V]) loadSlow(r *readOnly[K, V], h uint64, key K) (value V, ok bool) {
-	if e := r.find(h, key); e != nil {
-		value, ok, moved := e.load()
+	if p, found := r.findBox(h, key); found {
+		// The key's entry held p at the load that findBox made: Load
+		// linearizes there.
+		value, ok, moved := p.read()
 		if moved {
 			// A rebuild moved the entry after we loaded r: the value is in
 			// a newer read map.
