@@ -105,15 +105,7 @@ func testLoadSwept[K comparable](t *testing.T, n int, key func(int) K) {
 func BenchmarkLoadSwept(b *testing.B) {
 	for _, n := range []int{1 << 10, 1 << 17} {
 		b.Run("keys=int/size="+strconv.Itoa(n)+"/impl=safemap", func(b *testing.B) {
-			m := new(Map[int, int])
-			for i := range n {
-				m.Store(i, i)
-			}
-			for range 2 {
-				for i := range n {
-					m.Load(i) // promote
-				}
-			}
+			m := promotedIntMap(n)
 			for i := 1; i < n; i += 2 {
 				m.Delete(i)
 			}

@@ -116,8 +116,8 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 				return p.value, true
 			}
 			// A deleted entry: nil, or swept, which only sweeps tell
-			// from nil. In a mix of writes about half the keys of a
-			// read map are deleted, and most of those swept.
+			// from nil (a key deleted before the last sweep, whose
+			// entry the next sweep drops).
 			if p == nil || p == t.swept {
 				if len(r.keys) > coldKeyBuckets && mk&(mk-1) == 0 && !b.overflowed(h) && (!r.amended() || !r.mayHaveDirty(h)) {
 					// A deleted entry in a big read map, whose key array
