@@ -2,6 +2,7 @@ package safemap
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
@@ -632,13 +633,20 @@ func TestSweepLifecycleDroppedMapsLoop(t *testing.T) {
 		time.Sleep(sweepDelay(100) + 100*time.Millisecond) // every timer has fired
 		heap[round] = heapAlloc()
 	}
-	grown := int64(heap[rounds-1]) - int64(heap[0])
-	t.Logf("heap %+d bytes from the first loop's end to the last's, %d maps in all", grown, made.Load())
-	// A leak of the sweepers or their targets grew it by about 1.7 MB;
-	// the runtime's own heap moves by up to 160 KB between rounds on some
-	// Go releases (go1.24.13 or go1.27.3 in CI).
-	if grown > 512<<10 {
-		t.Fatalf("heap grew by %d bytes over %d dropped maps after the first loop", grown, (rounds-1)*perRound)
+	// A leak of the sweepers or their targets grew the heap by about 1.7
+	// MB over the two later loops, about 850 KB in each. The runtime's own
+	// heap jumps now and then by up to 822 KB in one step between loops
+	// (go1.27.3 in CI, on a loaded machine; 0 to 358 KB in eight runs
+	// alone), and stays there: a high-water mark. So a leak is growth in
+	// every step, and one step's jump is not.
+	least := int64(math.MaxInt64)
+	for r := 1; r < rounds; r++ {
+		least = min(least, int64(heap[r])-int64(heap[r-1]))
+	}
+	t.Logf("heap %+d bytes from the first loop's end to the last's, at least %+d in each step, %d maps in all",
+		int64(heap[rounds-1])-int64(heap[0]), least, made.Load())
+	if least > 256<<10 {
+		t.Fatalf("heap grew by more than %d bytes after each loop of %d dropped maps", least, perRound)
 	}
 }
 
