@@ -187,6 +187,21 @@ func BenchmarkLoadDeleted(b *testing.B) {
 	}
 }
 
+// BenchmarkLoadHalfDeleted loads the keys of BenchmarkLoadDeleted's maps,
+// every other one deleted, all n of them in a fixed random order: a hit
+// and a miss of a deleted key in random turns, as in the write mixes,
+// where about half the keys are deleted at any time. Its time per load
+// against the mean of BenchmarkLoadHitRandom's and BenchmarkLoadDeleted's
+// is what the mix of the two costs beyond each alone (mispredicted
+// branches: the outcome is known only once the bucket's line arrives).
+func BenchmarkLoadHalfDeleted(b *testing.B) {
+	const n = 1 << 17
+	ints, strs := mapimpl.IntKeys(n), mapimpl.StringKeys(n)
+	order := randomOrder(1<<20, n)
+	b.Run("keys=int", func(b *testing.B) { loadSerial(b, ints, pick(ints, odd(n)), pick(ints, order)) })
+	b.Run("keys=string", func(b *testing.B) { loadSerial(b, strs, pick(strs, odd(n)), pick(strs, order)) })
+}
+
 // randomOrder returns n indexes in [0, limit), in a fixed pseudo-random
 // order, the same in every run.
 func randomOrder(n, limit int) []int {
