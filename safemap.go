@@ -103,17 +103,8 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	// path was inline). A value box holds its key, so a hit reads
 	// the bucket's tag word and entry, and the box, but not the slot's
 	// key.
-	//
-	// home is below len(bs) unless the read map has no bucket (home(h, 0)
-	// is 0), so one unsigned compare is both the test for an empty read
-	// map and the bounds check that the compiler then leaves out: two
-	// instructions fewer than testing len(bs) first (go tool objdump).
-	// Counted (scripts/cachesim.sh, three runs each): a serial int hit
-	// 118.2-120.7 -> 111.2-114.1 instructions, a load of a tombstone over
-	// 131,072 keys 138.5 -> 132.8; a miss in an empty segment pays for
-	// the bucket index it no longer skips: Go's LoadMostlyMisses, whose
-	// map has one key, 134.6-135.0 -> 137.8-138.5.
-	if bs, i := r.buckets, home(h, len(r.buckets)); uint(i) < uint(len(bs)) {
+	if bs := r.buckets; len(bs) != 0 {
+		i := home(h, len(bs))
 		b := &bs[i]
 		if mk := b.match(h); mk != 0 {
 			j := slotOf(mk)
@@ -128,9 +119,8 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 			// from nil (a key deleted before the last sweep, whose
 			// entry the next sweep drops).
 			if p == nil || p == t.swept {
-				if len(bs) > coldKeyBuckets && mk&(mk-1) == 0 && !b.overflowed(h) && (!r.amended() || !r.mayHaveDirty(h)) {
-					// A deleted entry in a big read map (len(bs) buckets,
-					// and as many key arrays in r.keys), whose key array
+				if len(r.keys) > coldKeyBuckets && mk&(mk-1) == 0 && !b.overflowed(h) && (!r.amended() || !r.mayHaveDirty(h)) {
+					// A deleted entry in a big read map, whose key array
 					// is seldom in the cache: decided without reading the
 					// slot's key. No other slot of b has the key's tag
 					// (match has no false hit without a true one below
@@ -333,10 +323,9 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 	// find's commonest cases, inline (find cannot be): the key in the
 	// first slot of its home bucket whose tag matches, or absent from
 	// a home bucket that no key with its overflow bit went past.
-	// The compare of home with len(bs) tests for an empty read map and
-	// stands for the bounds check, as in Load.
 	var e *entry[K, V]
-	if bs, bi := r.buckets, home(h, len(r.buckets)); uint(bi) < uint(len(bs)) {
+	if bs := r.buckets; len(bs) != 0 {
+		bi := home(h, len(bs))
 		b := &bs[bi]
 		if mk := b.match(h); mk != 0 {
 			if j := slotOf(mk); r.keys[bi][j] == key {
