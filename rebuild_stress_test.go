@@ -301,7 +301,7 @@ func TestStaleReadMapChain(t *testing.T) {
 				}
 			}
 			seen := map[int]int{}
-			tb.rangeRead(old, func(k, v int) bool {
+			tb.rangeRead(old, 0, func(k, v int) bool {
 				if _, dup := seen[k]; dup {
 					t.Fatalf("rangeRead of the old map visited %d twice", k)
 				}
