@@ -83,3 +83,39 @@ func TestRangeOrderSpreadsDeletes(t *testing.T) {
 	}
 	m.mustCheck()
 }
+
+// TestRangeOrderChanges checks what Range's doc comment promises: the
+// order changes from one Range to the next, as with Go's maps. The first
+// key of 200 Ranges over 1,000 keys takes many values (with a start drawn
+// from 16 segments and their buckets, fewer than 20 distinct ones would
+// take odds of far below one in a million), and every Range visits every
+// key once.
+func TestRangeOrderChanges(t *testing.T) {
+	const n = 1000
+	m := new(Map[int, int])
+	for k := range n {
+		m.Store(k, k)
+	}
+	firsts := map[int]int{}
+	for range 200 {
+		seen := make(map[int]bool, n)
+		first := -1
+		m.Range(func(k, v int) bool {
+			if first < 0 {
+				first = k
+			}
+			if seen[k] || v != k {
+				t.Fatalf("Range visited %d twice, or with value %d", k, v)
+			}
+			seen[k] = true
+			return true
+		})
+		if len(seen) != n {
+			t.Fatalf("Range visited %d keys; want %d", len(seen), n)
+		}
+		firsts[first]++
+	}
+	if len(firsts) < 20 {
+		t.Fatalf("200 Ranges began at only %d distinct keys: %v", len(firsts), firsts)
+	}
+}
