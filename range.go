@@ -1,9 +1,6 @@
 package safemap
 
-import (
-	"math/bits"
-	"math/rand/v2"
-)
+import "math/rand/v2"
 
 // Range calls f sequentially for each key and value present in the map. If
 // f returns false, Range stops the iteration. [Map.All] does the same as an
@@ -135,21 +132,19 @@ func (t *table[K, V]) rangeCopyingDirty(s *segment[K, V], r *readOnly[K, V], x u
 // rangeRead calls f for each key present in read map r, taking each
 // value from the key's current entry (following r's next links if a
 // rebuild has moved it since). It visits the buckets from the one that x
-// picks (x scaled to the number of buckets, as home scales a hash) to the
-// last, then from the first to the one before it: each once. It reports
-// whether f asked to go on.
+// picks (x taken as a hash: its home) to the last, then from the first to
+// the one before it: each once. It reports whether f asked to go on.
 func (t *table[K, V]) rangeRead(r *readOnly[K, V], x uint64, f func(key K, value V) bool) bool {
-	hi, _ := bits.Mul64(x, uint64(len(r.buckets)))
-	start := int(hi)
+	start := home(x, len(r.buckets))
 	return t.rangeBuckets(r, r.buckets[start:], r.keys[start:], f) &&
 		t.rangeBuckets(r, r.buckets[:start], r.keys[:start], f)
 }
 
-// rangeBuckets is rangeRead for the buckets bs of r and their keys ks.
-func (t *table[K, V]) rangeBuckets(r *readOnly[K, V], bs []bucket[K, V], ks [][slotsPerBucket]K, f func(key K, value V) bool) bool {
-	ks = ks[:len(bs)]
+// rangeBuckets is rangeRead for the buckets bs of r and their keys keys.
+func (t *table[K, V]) rangeBuckets(r *readOnly[K, V], bs []bucket[K, V], keys [][slotsPerBucket]K, f func(key K, value V) bool) bool {
+	keys = keys[:len(bs)]
 	for i := range bs {
-		b, ks := &bs[i], &ks[i]
+		b, ks := &bs[i], &keys[i]
 		for j := range b.entries {
 			if b.tags>>(8*j)&0x80 == 0 {
 				break // slots fill in order: the rest are empty
