@@ -37,7 +37,7 @@ func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 	// random bucket, going round from there, as Go's own maps randomize
 	// their iteration order. In a fixed order (segment 0 first, buckets
 	// by their hash), a caller that deletes the first keys a Range finds,
-	// as a cache evicting its "oldest" keys does and Go's AdversarialDelete
+	// as a cache evicting "any" key does and Go's AdversarialDelete
 	// benchmark does, deletes the keys of the lowest segments and of the
 	// lowest buckets first: the keys left pile into the last segment and,
 	// after a rebuild, into the upper part of its buckets, since their
