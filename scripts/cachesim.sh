@@ -15,8 +15,21 @@
 # 3N iterations (N defaults to 1,000,000), and the difference divided by 2N
 # is printed: the per-operation cost without the benchmark's setup. The
 # simulated caches: 32 KiB 8-way L1 (D1) and a 512 KiB 8-way last level
-# (LL), 64-byte lines, no prefetching. Needs valgrind (Debian: apt-get
-# install valgrind); takes about a minute per benchmark.
+# (LL), 64-byte lines, no prefetching.
+#
+# A benchmark that runs its goroutines with RunParallel (the Go set, Mixed)
+# counts testing's PB.Next too, and more of it than a timed run does:
+# RunParallel hands out iterations in grains sized from the previous round,
+# and with -benchtime Nx the only previous round is the one-iteration probe,
+# so the grains are small (one iteration if the probe took 100 µs or
+# more), and a goroutine adds to the shared counter every few iterations.
+# The cost is the same for every build and peer: the differences stand,
+# the absolute counts include it. (At -cpu 2, where the counter's line
+# moves between the cores, a profile of AdversarialDelete at -benchtime
+# 20000000x put 55% of its samples in PB.Next, against 2% at 3s.)
+#
+# Needs valgrind (Debian: apt-get install valgrind); takes about a minute
+# per benchmark.
 set -euo pipefail
 bin=$1
 pattern=$2
