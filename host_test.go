@@ -3,6 +3,8 @@ package safemap
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"sync/atomic"
 	"testing"
 )
 
@@ -92,6 +94,51 @@ func BenchmarkHostChase(b *testing.B) {
 			sinkInt = at
 		})
 	}
+}
+
+// BenchmarkHostPingPong measures what it costs to pass a cache line from
+// one core to another and back: two goroutines take turns with one
+// counter, each waiting (spinning) for the other's store before it stores
+// the next value, and an iteration is one round trip, two hand-offs. It
+// needs two Ps (-cpu 2) and skips with fewer.
+//
+// Rows where two goroutines write the same lines, Go's Clear workload
+// above all, are bound by that cost: on the hosts of the recorded runs it
+// changes from hour to hour, and Clear's samples at 2 CPUs fall in a fast
+// and a slow mode (benchmarks/JOURNAL.md, the session of 2026-12-06 from
+// 19:39). scripts/bench.sh records it after each round, to tell which
+// rounds ran in which:
+//
+//	go test -run '^$' -bench 'HostPingPong' -benchtime 100ms -count 4 -cpu 2 .
+func BenchmarkHostPingPong(b *testing.B) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		b.Skip("needs two Ps to run both goroutines at once: use -cpu 2")
+	}
+	// The counter alone on its line, so that nothing else the goroutines
+	// touch moves with it.
+	var line struct {
+		_    [64]byte
+		turn atomic.Int64
+		_    [56]byte
+	}
+	turn := &line.turn
+	n := int64(b.N)
+	done := make(chan struct{})
+	b.ResetTimer()
+	go func() {
+		defer close(done)
+		for i := int64(1); i < 2*n; i += 2 {
+			for turn.Load() != i { // the main goroutine's hand-off
+			}
+			turn.Store(i + 1)
+		}
+	}()
+	for i := int64(0); i < 2*n; i += 2 {
+		for turn.Load() != i { // the other goroutine's hand-off
+		}
+		turn.Store(i + 1)
+	}
+	<-done
 }
 
 // sinkInt keeps BenchmarkHostChase's loads from being optimized away.

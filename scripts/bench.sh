@@ -45,19 +45,30 @@ trap 'rm -rf "$(dirname "$bin")"' EXIT
 go test -c -o "$bin" .
 # How fast the host runs right now, into OUT.env: a plain Go map's hit over
 # 1,024 int keys (6.5-6.6 ns in run r31, 12.6-20.2 ns in the slow hour of
-# r32) and BenchmarkHost's stores (see host_test.go). A run whose probe is
-# far off a quiet one's is disturbed as a whole (benchmarks/JOURNAL.md,
-# the session of 2026-12-03 from 16:20).
+# r32), BenchmarkHost's stores and BenchmarkHostChase's loads, and
+# BenchmarkHostPingPong's round trip of a cache line between the two cores
+# (see host_test.go). A run whose probe is far off a quiet one's is
+# disturbed as a whole (benchmarks/JOURNAL.md, the session of 2026-12-03
+# from 16:20).
+pingpong() {
+  "$bin" -test.run '^$' -test.bench 'HostPingPong' -test.benchtime 100ms \
+    -test.count "$1" -test.cpu 2 | grep -E '^Benchmark'
+}
 {
   echo "host probe at the start, $(date -u +%FT%TZ):"
-  "$bin" -test.run '^$' -test.bench 'LoadHitSerial/keys=int/impl=gomap$|Host' \
+  "$bin" -test.run '^$' -test.bench 'LoadHitSerial/keys=int/impl=gomap$|Host$|HostChase' \
     -test.benchtime 100ms -test.count 3 -test.cpu 1 | grep -E '^(cpu:|Benchmark)'
+  pingpong 3
 } | tee -a "$out.env"
 : >"$out"
 for round in $(seq "$count"); do
   "$bin" -test.run '^$' -test.bench 'GoSet|Mixed|LoadHitSerial|LoadHitRandom' \
     -test.benchtime "$benchtime" -test.count 1 -test.cpu "$cpus" | tee -a "$out"
-  echo "round $round of $count done: $(date -u +%FT%TZ)" | tee -a "$out.env" >&2
+  # The round trip right after the round: the rows whose goroutines write
+  # the same lines (Go's Clear at 2 CPUs) ran slow in rounds where it was
+  # slow (benchmarks/JOURNAL.md, the session of 2026-12-06 from 19:39).
+  echo "round $round of $count done: $(date -u +%FT%TZ), $(pingpong 1 | awk '{print "ping-pong " $3 " ns"}')" |
+    tee -a "$out.env" >&2
 done
 # The memory benchmark fills 1,000,000 entries per run: once per count.
 "$bin" -test.run '^$' -test.bench 'Memory' -test.benchtime 1x -test.count "$count" | tee -a "$out"
