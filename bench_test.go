@@ -140,6 +140,19 @@ func BenchmarkLoadHitSerial(b *testing.B) {
 	b.Run("keys=any-string", func(b *testing.B) { loadSerial(b, anyStrs, nil, anyStrs) })
 }
 
+// BenchmarkLoadMissSerial is BenchmarkLoadHitSerial for keys that the
+// maps never held: each map holds 1,024 keys, and the loop loads 1,024
+// others. For safemap, whose read maps then hold every key with nothing
+// waiting in dirty, it is a clean miss, the fastest a miss can be; against
+// Go's AdversarialAlloc row, whose loads miss while new keys wait in dirty,
+// it gives what ruling out the dirty map costs there.
+func BenchmarkLoadMissSerial(b *testing.B) {
+	const n = 1024
+	ints, strs := mapimpl.IntKeys(2*n), mapimpl.StringKeys(2*n)
+	b.Run("keys=int", func(b *testing.B) { loadSerial(b, ints[:n], nil, ints[n:]) })
+	b.Run("keys=string", func(b *testing.B) { loadSerial(b, strs[:n], nil, strs[n:]) })
+}
+
 // toAny returns keys as interface values.
 func toAny[K any](keys []K) []any {
 	out := make([]any, len(keys))
