@@ -422,3 +422,102 @@ func TestNestedCallbacks(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackOwnKeyWriteWaits checks what Compute's and LoadOrCompute's
+// docs say of a callback that writes its own key: the write waits for the
+// callback, which waits for the write, a deadlock confined to that key.
+// The test gives the inner write time to return, which it never may, and
+// meanwhile checks that the key still reads as before and that the rest of
+// the map works. Each case leaves its goroutine blocked on a map of its
+// own, which nothing else uses.
+func TestCallbackOwnKeyWriteWaits(t *testing.T) {
+	inner := map[string]func(m *Map[int, int], k int){
+		"Store":         func(m *Map[int, int], k int) { m.Store(k, 9) },
+		"Delete":        func(m *Map[int, int], k int) { m.Delete(k) },
+		"Swap":          func(m *Map[int, int], k int) { m.Swap(k, 9) },
+		"LoadOrStore":   func(m *Map[int, int], k int) { m.LoadOrStore(k, 9) },
+		"LoadAndDelete": func(m *Map[int, int], k int) { m.LoadAndDelete(k) },
+		"Compute": func(m *Map[int, int], k int) {
+			m.Compute(k, func(int, bool) (int, ComputeOp) { return 9, UpdateOp })
+		},
+		"LoadOrCompute": func(m *Map[int, int], k int) {
+			if v, loaded := m.LoadOrCompute(k, func() int { return 9 }); !loaded || v != k {
+				panic(fmt.Sprintf("LoadOrCompute(%d) in the callback of Compute(%d) = %d, %v; want %d, true", k, k, v, loaded, k))
+			}
+		},
+	}
+	outer := map[string]func(m *Map[int, int], k int, f func()){
+		"Compute": func(m *Map[int, int], k int, f func()) {
+			m.Compute(k, func(old int, _ bool) (int, ComputeOp) { f(); return old + 1, UpdateOp })
+		},
+		"LoadOrCompute": func(m *Map[int, int], k int, f func()) {
+			m.LoadOrCompute(k, func() int { f(); return 1 })
+		},
+	}
+	for on, out := range outer {
+		for in, write := range inner {
+			t.Run(on+"/"+in, func(t *testing.T) {
+				const k = 7
+				m := new(Map[int, int])
+				for i := range 100 {
+					m.Store(i, i)
+				}
+				if on == "LoadOrCompute" {
+					m.Delete(k) // LoadOrCompute runs its callback for an absent key only
+				}
+				v0, ok0 := m.Load(k)
+				started := make(chan struct{})
+				returned := make(chan struct{})
+				go func() {
+					out(m, k, func() {
+						close(started)
+						write(m, k)
+						close(returned) // reached only when the write is a load (below)
+					})
+				}()
+				<-started
+				if on == "Compute" && in == "LoadOrCompute" {
+					// The key is present, so this LoadOrCompute is a
+					// load, which never waits: it returns the old value,
+					// and the outer Compute goes on to store old+1.
+					if !auditWithin(t, "LoadOrCompute of a present key, then its Compute", 5*time.Second, func() {
+						<-returned
+						for v, _ := m.Load(k); v != k+1; v, _ = m.Load(k) {
+							runtime.Gosched()
+						}
+					}) {
+						return
+					}
+					v0 = k + 1
+				} else {
+					select {
+					case <-returned:
+						t.Fatalf("%s of the callback's own key returned; the docs say it waits for the callback", in)
+					case <-time.After(20 * time.Millisecond):
+					}
+				}
+				if v, ok := m.Load(k); v != v0 || ok != ok0 {
+					t.Errorf("Load(%d) = %d, %v while its callback runs; want %d, %v", k, v, ok, v0, ok0)
+				}
+				ok := auditWithin(t, "writes of other keys", 5*time.Second, func() {
+					m.Store(k+1, -1)
+					m.Delete(k + 2)
+					m.Compute(k+3, func(old int, _ bool) (int, ComputeOp) { return old * 10, UpdateOp })
+				})
+				if !ok {
+					return
+				}
+				if v, _ := m.Load(k + 3); v != (k+3)*10 {
+					t.Errorf("Load(%d) = %d after its Compute; want %d", k+3, v, (k+3)*10)
+				}
+				wantLen := 99 // k+2 deleted
+				if !ok0 {
+					wantLen-- // and k absent while LoadOrCompute computes it
+				}
+				if n := m.Len(); n != wantLen {
+					t.Errorf("Len() = %d; want %d", n, wantLen)
+				}
+			})
+		}
+	}
+}

@@ -49,10 +49,11 @@ func (op ComputeOp) String() string {
 // that Clear, as when fn calls Clear itself (see below).
 //
 // fn may call any method of m on other keys, and Load on its own key. It
-// must not write its own key (Store, Delete, Swap, Compute, LoadOrCompute,
-// LoadOrStore, CompareAndSwap, ... of key), directly or by waiting for a
-// goroutine that does: such a write waits for fn to return, and fn waits
-// for it, a deadlock. fn may call Clear: the compute then takes effect
+// must not write its own key (Store, Delete, Swap, Compute, LoadOrStore,
+// CompareAndSwap, ... of key, and LoadOrCompute of key if it was absent),
+// directly or by waiting for a goroutine that does: such a write waits for
+// fn to return, and fn waits for it, a deadlock. A LoadOrCompute of key
+// while it is present is a load: it returns the old value at once. fn may call Clear: the compute then takes effect
 // before that Clear, which removes the key with every other, and Compute
 // reports the key's value as fn left it, just before the Clear.
 //
