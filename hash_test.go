@@ -3,6 +3,7 @@ package safemap
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -253,3 +254,37 @@ func TestHashStringLanes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStringHash times safemap's string hash (stringHasher) beside
+// hash/maphash's, which Go's own maps and xsync v4 build on, over the
+// benchmarks' string keys (made as mapimpl.StringKeys makes them, which
+// this package's tests cannot import: 15 to 18 bytes). It tells
+// a toolchain or host whose runtime hash moved from one where safemap did:
+// Go 1.27.3's maphash.String took 1.48x Go 1.26.8's on the AMD EPYC host
+// of 2026-12-06, and safemap's hash, which does not use it, did not move
+// (benchmarks/JOURNAL.md).
+//
+//	go test -run '^$' -bench StringHash -benchtime 200ms -count 6 -cpu 1 .
+func BenchmarkStringHash(b *testing.B) {
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("user:%08x:%d", uint32(i)*0x9e3779b9, i)
+	}
+	var sum uint64
+	b.Run("impl=safemap", func(b *testing.B) {
+		h := newHasher[string]()
+		for i := 0; i < b.N; i++ {
+			sum += h.hash(keys[i&1023])
+		}
+	})
+	b.Run("impl=maphash", func(b *testing.B) {
+		seed := maphash.MakeSeed()
+		for i := 0; i < b.N; i++ {
+			sum += maphash.String(seed, keys[i&1023])
+		}
+	})
+	sinkHash = sum
+}
+
+// sinkHash keeps BenchmarkStringHash's hashes alive.
+var sinkHash uint64
