@@ -425,17 +425,23 @@ func TestNestedCallbacks(t *testing.T) {
 
 // TestCallbackOwnKeyWriteWaits checks what Compute's and LoadOrCompute's
 // docs say of a callback that writes its own key: the write waits for the
-// callback, which waits for the write, a deadlock confined to that key.
+// callback, which waits for the write, a deadlock confined to that key;
+// but a LoadOrCompute or LoadOrStore of the key while it is present is a
+// load, and returns its value at once.
 // The test gives the inner write time to return, which it never may, and
 // meanwhile checks that the key still reads as before and that the rest of
 // the map works. Each case leaves its goroutine blocked on a map of its
 // own, which nothing else uses.
 func TestCallbackOwnKeyWriteWaits(t *testing.T) {
 	inner := map[string]func(m *Map[int, int], k int){
-		"Store":         func(m *Map[int, int], k int) { m.Store(k, 9) },
-		"Delete":        func(m *Map[int, int], k int) { m.Delete(k) },
-		"Swap":          func(m *Map[int, int], k int) { m.Swap(k, 9) },
-		"LoadOrStore":   func(m *Map[int, int], k int) { m.LoadOrStore(k, 9) },
+		"Store":  func(m *Map[int, int], k int) { m.Store(k, 9) },
+		"Delete": func(m *Map[int, int], k int) { m.Delete(k) },
+		"Swap":   func(m *Map[int, int], k int) { m.Swap(k, 9) },
+		"LoadOrStore": func(m *Map[int, int], k int) {
+			if v, loaded := m.LoadOrStore(k, 9); !loaded || v != k {
+				panic(fmt.Sprintf("LoadOrStore(%d) in the callback of Compute(%d) = %d, %v; want %d, true", k, k, v, loaded, k))
+			}
+		},
 		"LoadAndDelete": func(m *Map[int, int], k int) { m.LoadAndDelete(k) },
 		"Compute": func(m *Map[int, int], k int) {
 			m.Compute(k, func(int, bool) (int, ComputeOp) { return 9, UpdateOp })
@@ -476,11 +482,11 @@ func TestCallbackOwnKeyWriteWaits(t *testing.T) {
 					})
 				}()
 				<-started
-				if on == "Compute" && in == "LoadOrCompute" {
-					// The key is present, so this LoadOrCompute is a
-					// load, which never waits: it returns the old value,
-					// and the outer Compute goes on to store old+1.
-					if !auditWithin(t, "LoadOrCompute of a present key, then its Compute", 5*time.Second, func() {
+				if on == "Compute" && (in == "LoadOrCompute" || in == "LoadOrStore") {
+					// The key is present, so this write is a load,
+					// which never waits: it returns the old value, and
+					// the outer Compute goes on to store old+1.
+					if !auditWithin(t, in+" of a present key, then its Compute", 5*time.Second, func() {
 						<-returned
 						for v, _ := m.Load(k); v != k+1; v, _ = m.Load(k) {
 							runtime.Gosched()

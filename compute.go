@@ -42,18 +42,21 @@ func (op ComputeOp) String() string {
 // fn runs exactly once per call, with no lock held. While it runs, the key
 // is reserved: loads of the key see its old value without waiting, and
 // writers of the same key (Store, Delete, Compute, ...) wait until fn
-// returns, so no write slips between fn's read and its write. Loads and
+// returns, so no write slips between fn's read and its write. A
+// LoadOrStore or LoadOrCompute of the key while it is present changes
+// nothing: it returns the old value at once, as Load does. Loads and
 // writes of other keys do not wait for fn. Nor does Clear: a Clear that
 // another goroutine makes while fn runs removes the key as it is, loads
 // report it absent from then on, and the compute takes effect just before
 // that Clear, as when fn calls Clear itself (see below).
 //
 // fn may call any method of m on other keys, and Load on its own key. It
-// must not write its own key (Store, Delete, Swap, Compute, LoadOrStore,
-// CompareAndSwap, ... of key, and LoadOrCompute of key if it was absent),
-// directly or by waiting for a goroutine that does: such a write waits for
-// fn to return, and fn waits for it, a deadlock. A LoadOrCompute of key
-// while it is present is a load: it returns the old value at once. fn may call Clear: the compute then takes effect
+// must not write its own key (Store, Delete, Swap, Compute,
+// CompareAndSwap, ... of key, and LoadOrStore or LoadOrCompute of key if
+// it was absent), directly or by waiting for a goroutine that does: such a
+// write waits for fn to return, and fn waits for it, a deadlock. A
+// LoadOrStore or LoadOrCompute of key while it is present is a load (see
+// above). fn may call Clear: the compute then takes effect
 // before that Clear, which removes the key with every other, and Compute
 // reports the key's value as fn left it, just before the Clear.
 //

@@ -45,7 +45,8 @@ const (
 	// its callback runs. Readers see the value the key had before the
 	// compute began: the marker's value, if the kind says the key was
 	// loaded, else absent. Writers of the same key wait until the mark is
-	// gone (see segment.waitLocked), so the callback's read-modify-write is
+	// gone (see segment.waitLocked; a LoadOrStore of a present key loads
+	// it instead, see write.loadsMark), so the callback's read-modify-write is
 	// atomic. Only the owner removes the mark, by storing the result (or,
 	// if the callback panics, the original box), and then wakes the
 	// waiters (see segment.finish).
@@ -181,6 +182,9 @@ func (e *entry[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V], c
 		case w.op.blind() && !t.counts.computed.Load():
 			// A value box, unread (see above).
 		case cur.kind.computing():
+			if w.loadsMark(cur) {
+				return cur, false, nil, false
+			}
 			return nil, false, cur, false
 		}
 		var next *box[K, V]

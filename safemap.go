@@ -214,7 +214,10 @@ func (m *Map[K, V]) Store(key K, value V) {
 // it stores and returns the given value. The loaded result is true if the
 // value was loaded, false if stored.
 //
-// It panics if the key's dynamic type is not comparable.
+// While a compute ([Map.Compute], [Map.LoadOrCompute]) owns the key,
+// LoadOrStore returns the key's value at once if the key is present, as
+// Load does; if it is absent, LoadOrStore waits for the compute to end and
+// then decides. It panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 	prev, changed := m.write(key, &write[K, V]{op: opLoadOrStore, value: value})
 	if changed {
@@ -364,13 +367,14 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 	if e != nil {
 		// The commonest writes that change nothing, decided by one
 		// load without entering update's loop: a delete or compare of
-		// a deleted key, a LoadOrStore of a present one. They
-		// linearize at the load, as update's would.
+		// a deleted key, a LoadOrStore of a present one (a value, or a
+		// compute's mark over one: see loadsMark). They linearize at
+		// the load, as update's would.
 		if b := e.p.Load(); b == nil {
 			if !w.op.creates() {
 				return nil, false
 			}
-		} else if w.op == opLoadOrStore && b.kind == kindValue {
+		} else if w.op == opLoadOrStore && (b.kind == kindValue || b.kind == kindComputeLoaded) {
 			return b, false
 		}
 		prev, changed, busy, stale := e.update(t, w)

@@ -177,6 +177,9 @@ func (sl dirtySlot[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V
 	case w.op.blind() && !t.counts.computed.Load():
 		prev = sl.tb.p[sl.i] // a value box, unread, as entry.update leaves it
 	case sl.tb.p[sl.i].kind.computing():
+		if b := sl.tb.p[sl.i]; w.loadsMark(b) {
+			return b, false, nil
+		}
 		return nil, false, sl.tb.p[sl.i]
 	default:
 		prev = sl.tb.p[sl.i] // a value box

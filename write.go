@@ -86,6 +86,16 @@ func (w *write[K, V]) next(cur *box[K, V]) (*box[K, V], bool) {
 	return w.nb, true
 }
 
+// loadsMark reports whether the write ends at b, the mark of a compute,
+// without waiting for the compute: a LoadOrStore of a key that a compute
+// owns while the key is present loads the value that the mark carries,
+// the key's value until the compute ends, and linearizes at that load, as
+// Load does. Every other write of a marked key waits for the compute (see
+// segment.waitLocked).
+func (w *write[K, V]) loadsMark(b *box[K, V]) bool {
+	return w.op == opLoadOrStore && b.kind == kindComputeLoaded
+}
+
 // prepare makes the write's new box, once: next calls it when the write
 // changes an entry of a read map, entry.update for a Store or Swap (which
 // needs no next), dirtySlot.storeWrite for a boxed value, and Map.write

@@ -9,10 +9,13 @@ import (
 // TestWritesWaitForCallback checks that every write method waits for a
 // compute of its key that is in progress, whatever the entry's state: a
 // write that went ahead would be undone when the compute ends (its result
-// replaces whatever the entry holds), or would decide on the marker's
-// stale value. The write starts while the callback is blocked, and the
-// callback goes on once the write waits (the segment counts it); the
-// results must be those of the callback's write followed by the write's.
+// replaces whatever the entry holds), or would decide on a value that the
+// compute is about to replace. The write starts while the callback is
+// blocked, and the callback goes on once the write waits (the segment
+// counts it); the results must be those of the callback's write followed
+// by the write's. The one exception is a LoadOrStore of a key that is
+// present while the compute runs: it changes nothing, so it returns the
+// key's value at once, as Load does, before the compute's write.
 //
 // A Store, Swap or Delete reads the box it replaces only in a map that has
 // run a compute (see entry.update); this test, each of whose maps runs one
@@ -29,21 +32,25 @@ func TestWritesWaitForCallback(t *testing.T) {
 		write func(m *Map[int, int]) outcome
 		want  outcome // what the write returns after the compute
 		after outcome // the key afterwards
+		// loads: over a present key the write returns at once with its
+		// value before the compute (0), and the key ends as the
+		// compute leaves it
+		loads bool
 	}{
 		{"Store", func(m *Map[int, int]) outcome { m.Store(key, stored); return outcome{} },
-			outcome{}, outcome{stored, true}},
+			outcome{}, outcome{stored, true}, false},
 		{"Swap", func(m *Map[int, int]) outcome { v, ok := m.Swap(key, stored); return outcome{v, ok} },
-			outcome{computed, true}, outcome{stored, true}},
+			outcome{computed, true}, outcome{stored, true}, false},
 		{"Delete", func(m *Map[int, int]) outcome { m.Delete(key); return outcome{} },
-			outcome{}, outcome{}},
+			outcome{}, outcome{}, false},
 		{"LoadAndDelete", func(m *Map[int, int]) outcome { v, ok := m.LoadAndDelete(key); return outcome{v, ok} },
-			outcome{computed, true}, outcome{}},
+			outcome{computed, true}, outcome{}, false},
 		{"LoadOrStore", func(m *Map[int, int]) outcome { v, ok := m.LoadOrStore(key, stored); return outcome{v, ok} },
-			outcome{computed, true}, outcome{computed, true}},
+			outcome{computed, true}, outcome{computed, true}, true},
 		{"CompareAndSwap", func(m *Map[int, int]) outcome { return outcome{0, m.CompareAndSwap(key, computed, stored)} },
-			outcome{0, true}, outcome{stored, true}},
+			outcome{0, true}, outcome{stored, true}, false},
 		{"CompareAndDelete", func(m *Map[int, int]) outcome { return outcome{0, m.CompareAndDelete(key, computed)} },
-			outcome{0, true}, outcome{}},
+			outcome{0, true}, outcome{}, false},
 	}
 	computes := []struct {
 		name    string
@@ -88,6 +95,19 @@ func TestWritesWaitForCallback(t *testing.T) {
 						c.run(&m, entered, release)
 					}()
 					<-entered
+					if w.loads && c.present {
+						// Returns at once, while the callback is blocked.
+						if o := w.write(&m); o != (outcome{0, true}) {
+							t.Errorf("%s returned %+v while the callback ran, want its value before the compute, {0 true}", w.name, o)
+						}
+						close(release)
+						<-computeDone
+						if v, ok := m.Load(key); v != computed || !ok {
+							t.Errorf("Load afterwards = %d, %v; want %d, true", v, ok, computed)
+						}
+						m.mustCheck()
+						return
+					}
 					got := make(chan outcome, 1)
 					go func() { got <- w.write(&m) }()
 					// Release the callback only once the write waits for
