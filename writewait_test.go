@@ -142,3 +142,55 @@ func TestWritesWaitForCallback(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateLoadsMark drives entry.update itself over a compute's mark, as
+// a write does when the mark appears between its first load of the entry
+// (Map.write's one-load check) and update's: a LoadOrStore loads the value
+// that a mark over a present key carries, and every other write, and a
+// LoadOrStore over an absent key's mark, reports the mark as busy, to
+// wait for.
+func TestUpdateLoadsMark(t *testing.T) {
+	const key = 1
+	for _, present := range []bool{true, false} {
+		var m Map[int, int]
+		m.Store(key, 10)
+		m.promoteAll()
+		if !present {
+			m.Delete(key) // a deleted entry of the read map
+		}
+		tb := m.t.Load()
+		h, i := tb.locate(key)
+		e := tb.reads[i].Load().find(h, key)
+		if e == nil {
+			t.Fatalf("present=%v: no entry for the key in the read map", present)
+		}
+		tb.counts.computing()
+		mk, _, busy := e.tryClaim(false)
+		if mk == nil || busy != nil {
+			t.Fatalf("present=%v: tryClaim = %v, busy %v", present, mk, busy)
+		}
+		for _, op := range []writeOp{opStore, opLoadOrStore, opCompareAndSwap, opDelete, opCompareAndDelete} {
+			w := &write[int, int]{op: op, key: key, value: 5, old: 10}
+			prev, changed, busy, stale := e.update(tb, w)
+			if stale || changed {
+				t.Errorf("present=%v, op %d: stale %v, changed %v", present, op, stale, changed)
+			}
+			if op == opLoadOrStore && present {
+				if busy != nil || prev == nil || prev.value != 10 {
+					t.Errorf("present=%v, LoadOrStore: prev %v, busy %v; want the marked value 10, not busy", present, prev, busy)
+				}
+				continue
+			}
+			if busy != &mk.b || prev != nil {
+				t.Errorf("present=%v, op %d: prev %v, busy %v; want busy, the mark", present, op, prev, busy)
+			}
+		}
+		if !e.release(mk, mk.old) {
+			t.Fatalf("present=%v: release failed", present)
+		}
+		if v, ok := m.Load(key); ok != present || (present && v != 10) {
+			t.Errorf("present=%v: Load after the release = %d, %v", present, v, ok)
+		}
+		m.mustCheck()
+	}
+}
