@@ -260,9 +260,9 @@ func TestHashStringLanes(t *testing.T) {
 // benchmarks' string keys (made as mapimpl.StringKeys makes them, which
 // this package's tests cannot import: 15 to 18 bytes). It tells
 // a toolchain or host whose runtime hash moved from one where safemap did:
-// Go 1.27.3's maphash.String took 1.48x Go 1.26.8's on the AMD EPYC host
+// Go 1.27.3's maphash.String took 1.43x Go 1.26.8's on the AMD EPYC host
 // of 2026-12-06, and safemap's hash, which does not use it, did not move
-// (benchmarks/JOURNAL.md).
+// (benchmarks/2026-12-06-stringhash-toolchains-2cores.txt).
 //
 //	go test -run '^$' -bench StringHash -benchtime 200ms -count 6 -cpu 1 .
 func BenchmarkStringHash(b *testing.B) {

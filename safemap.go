@@ -374,7 +374,7 @@ func (m *Map[K, V]) write(key K, w *write[K, V]) (prev *box[K, V], changed bool)
 			if !w.op.creates() {
 				return nil, false
 			}
-		} else if w.op == opLoadOrStore && (b.kind == kindValue || b.kind == kindComputeLoaded) {
+		} else if w.op == opLoadOrStore && (b.kind == kindValue || w.loadsMark(b)) {
 			return b, false
 		}
 		prev, changed, busy, stale := e.update(t, w)
