@@ -5,8 +5,9 @@ import "math/bits"
 // This file holds Clear's in-place path: emptying the segments of the
 // current table under their locks, where replacing the table would
 // allocate a new one (352 bytes), and the next writes each segment, dirty
-// map and read map again: 4 allocations and 648 bytes for a Clear and a
-// Store, against sync.Map's 2 and 208.
+// map and read map again: for a Clear and a Store of an int->int map, 3
+// allocations and 720 bytes (table, segment, dirty map), against sync.Map's
+// 2 and 208 (measured 2026-12-07).
 
 // clearInPlace empties t, the map's current table, without replacing it,
 // and reports whether it did; if not, it changes nothing. The caller holds

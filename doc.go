@@ -106,6 +106,7 @@
 // held. A panic in a callback propagates to the caller and leaves the map
 // unchanged and usable. Like Go maps and sync.Map, every method panics on a
 // key whose dynamic type is not comparable, and CompareAndSwap and
-// CompareAndDelete panic on an old value whose dynamic type is not
-// comparable; the map stays usable.
+// CompareAndDelete panic, as sync.Map's do, when old and the key's value
+// hold the same dynamic type and that type is not comparable (and at every
+// call when V itself is not comparable); the map stays usable.
 package safemap
