@@ -45,7 +45,26 @@ func TestAllocs(t *testing.T) {
 			for range m.All() {
 			}
 		}},
+		{"Keys", 0, func() {
+			for range m.Keys() {
+			}
+		}},
+		{"Values", 0, func() {
+			for range m.Values() {
+			}
+		}},
 		{"Len", 0, func() { m.Len() }},
+		// A compute reserves its key with a mark, one allocation even
+		// when fn cancels (Compute's doc); an update adds the new box.
+		{"LoadOrCompute hit", 0, func() { m.LoadOrCompute(i&1023, func() int { return 0 }); i++ }},
+		{"Compute, CancelOp", 1, func() {
+			m.Compute(i&1023, func(old int, _ bool) (int, ComputeOp) { return old, CancelOp })
+			i++
+		}},
+		{"Compute, UpdateOp", 2, func() {
+			m.Compute(i&1023, func(old int, _ bool) (int, ComputeOp) { return old, UpdateOp })
+			i++
+		}},
 	}
 	for _, b := range budgets {
 		if got := testing.AllocsPerRun(200, b.f); got > b.max {

@@ -66,6 +66,9 @@ func (op ComputeOp) String() string {
 // the key's dynamic type is not comparable.
 //
 // Compute is a read operation, and a write operation unless fn cancels.
+// It allocates the key's reservation, a small object that readers may
+// still hold once fn has returned, so it is never reused: one allocation
+// even when fn cancels, and one more for an UpdateOp's new value.
 func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
 	t := m.t.Load()
 	if t == nil {
@@ -131,6 +134,11 @@ func (s *segment[K, V]) runCompute(t *table[K, V], h uint64, key K, e *entry[K, 
 // If valueFn panics, the key stays absent, the panic propagates to the
 // caller, and one of the goroutines that waited (if any) calls its own
 // valueFn. LoadOrCompute panics if the key's dynamic type is not comparable.
+//
+// Over a present key LoadOrCompute allocates nothing. Over an absent key it
+// allocates the key's reservation, as Compute does, and a box for the
+// value, besides what any new key may cost (a segment's first dirty map,
+// or a bigger one).
 func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() V) (actual V, loaded bool) {
 	if v, ok := m.Load(key); ok {
 		return v, true
