@@ -68,7 +68,8 @@ func (op ComputeOp) String() string {
 // Compute is a read operation, and a write operation unless fn cancels.
 // It allocates the key's reservation, a small object that readers may
 // still hold once fn has returned, so it is never reused: one allocation
-// even when fn cancels, and one more for an UpdateOp's new value.
+// even when fn cancels, and one more for an UpdateOp's new value, besides
+// what any new key may cost (a segment's first dirty map, or a bigger one).
 func (m *Map[K, V]) Compute(key K, fn func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
 	t := m.t.Load()
 	if t == nil {
