@@ -177,10 +177,11 @@ func (sl dirtySlot[K, V]) update(t *table[K, V], w *write[K, V]) (prev *box[K, V
 	case w.op.blind() && !t.counts.computed.Load():
 		prev = sl.tb.p[sl.i] // a value box, unread, as entry.update leaves it
 	case sl.tb.p[sl.i].kind.computing():
-		if b := sl.tb.p[sl.i]; w.loadsMark(b) {
+		b := sl.tb.p[sl.i] // a compute's mark
+		if w.loadsMark(b) {
 			return b, false, nil
 		}
-		return nil, false, sl.tb.p[sl.i]
+		return nil, false, b
 	default:
 		prev = sl.tb.p[sl.i] // a value box
 	}
