@@ -972,6 +972,15 @@ func TestAPIJSONContract(t *testing.T) {
 			t.Errorf("UnmarshalJSON(%s) stored something", bad)
 		}
 	}
+	var nilMap *Map[string, int]
+	if err := nilMap.UnmarshalJSON([]byte(" null ")); err != nil {
+		t.Errorf("UnmarshalJSON(null) on a nil *Map: %v; want nil, as documented", err)
+	}
+	for _, in := range []string{`{}`, `{"a":1}`, `"str"`} {
+		if err := nilMap.UnmarshalJSON([]byte(in)); err == nil {
+			t.Errorf("UnmarshalJSON(%s) on a nil *Map: no error", in)
+		}
+	}
 	var anys Map[any, int]
 	anys.Store("a", 1)
 	if _, err := anys.MarshalJSON(); err == nil {

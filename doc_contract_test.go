@@ -873,6 +873,18 @@ func TestDocStatsExact(t *testing.T) {
 	st = m.Stats()
 	require.Equal(t, Stats{Segments: 16, Promotions: 1, Reclaimed: 1}, st, "after Clear")
 	require.Equal(t, 0, m.Len())
+	// Misses start again at zero after a purge that leaves dirty without
+	// keys: compactMin new keys, one lock trip, then every key deleted.
+	ks = keysInSegment(&m, 0, compactMin, 0)
+	for _, k := range ks {
+		m.Store(k, k)
+	}
+	m.Load(ks[0])
+	require.Equal(t, 1, m.Stats().Misses, "one load of a dirty key, after Clear")
+	for _, k := range ks {
+		m.Delete(k)
+	}
+	require.Equal(t, Stats{Segments: 16, Promotions: 1, Reclaimed: 1 + uint64(compactMin)}, m.Stats(), "dirty purged")
 }
 
 // TestDocMassDeleteRebuildsAtOnce: a segment is rebuilt at once "when

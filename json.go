@@ -71,7 +71,8 @@ func (m *Map[K, V]) MarshalJSON() ([]byte, error) {
 // nothing is stored, where encoding/json keeps in a Go map the members it
 // decoded before the error. The members are stored one by one, with
 // [Map.Store]: a concurrent reader may see some of them and not others.
-// It returns an error on a nil *Map.
+// On a nil *Map it returns an error for any input but JSON null, which it
+// accepts and ignores, as above.
 func (m *Map[K, V]) UnmarshalJSON(data []byte) error {
 	if string(bytes.TrimSpace(data)) == "null" {
 		return nil // as encoding/json decodes null into any map type

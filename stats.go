@@ -44,8 +44,10 @@ type Stats struct {
 	// that their read map lacks. Amended reports AmendedSegments > 0.
 	AmendedSegments int
 	Amended         bool
-	// Misses is the number of lock trips counted since each segment's last
-	// promotion, summed over the segments.
+	// Misses is the number of lock trips counted toward each segment's next
+	// promotion, summed over the segments. A segment's count starts again
+	// at zero after a promotion, a Clear, or a purge that leaves its dirty
+	// map without keys.
 	Misses int
 	// Promotions is the number of read maps built since the map was made:
 	// promotions of dirty maps and rebuilds that drop deleted entries.
