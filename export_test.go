@@ -283,6 +283,12 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 			return 0, err
 		}
 	}
+	// No write in flight means no compute, so no goroutine waits for one:
+	// a count left over would send every compute's end through mu to wake
+	// nobody (see segment.wake).
+	if w := s.waiters.Load(); w != 0 {
+		return 0, fmt.Errorf("waiters = %d with no compute running", w)
+	}
 	// pending is guarded by mu (a sweep's rebuild writes it).
 	if s.pending != 0 && s.settled.Load() {
 		return 0, fmt.Errorf("pending %d, but settled is set", s.pending)

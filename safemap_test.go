@@ -369,6 +369,66 @@ func TestDeletedNewKeyUnamends(t *testing.T) {
 	}
 }
 
+// TestPromotionDropsTooManyTombstones checks the promotions that keep
+// recent tombstones (those that misses and Range cause): when the kept
+// ones would make three quarters of the new read map, the promotion drops
+// them all at once, as a mass delete would, instead of copying them on
+// each later promotion until the sweeps come (promoteKeepingLocked).
+func TestPromotionDropsTooManyTombstones(t *testing.T) {
+	// 40 promoted keys with 31 deleted and 20 new keys with 17 deleted:
+	// each map alone stays under compactMin tombstones, so nothing drops
+	// them before the promotion, which would keep 48 of 60 entries.
+	const readN, readDead, dirtyN, dirtyDead = 40, compactMin - 1, dirtyCopyMax + 4, dirtyCopyMax + 1
+	if readDead+dirtyDead < compactMin || 4*(readDead+dirtyDead) <= 3*(readN+dirtyN) {
+		t.Fatal("the constants no longer make too many tombstones")
+	}
+	setup := func(t *testing.T) (*Map[int, int], int) {
+		m := new(Map[int, int])
+		keys := keysInSegment(m, 0, readN+dirtyN, 0)
+		for _, k := range keys[:readN] {
+			m.Store(k, k)
+		}
+		m.promoteAll()
+		for _, k := range keys[readN:] {
+			m.Store(k, k)
+		}
+		for _, k := range append(keys[:readDead:readDead], keys[readN:readN+dirtyDead]...) {
+			m.Delete(k)
+		}
+		st := m.Stats()
+		if st.Tombstones != readDead+dirtyDead || st.ReadKeys+st.DirtyKeys != readN+dirtyN-readDead-dirtyDead {
+			t.Fatalf("before the promotion: %+v; want %d tombstones", st, readDead+dirtyDead)
+		}
+		return m, keys[readN+dirtyN-1] // a live key of dirty
+	}
+	check := func(t *testing.T, m *Map[int, int]) {
+		t.Helper()
+		st := m.Stats()
+		live := readN + dirtyN - readDead - dirtyDead
+		if st.Amended || st.ReadKeys != live || st.Tombstones != 0 {
+			t.Fatalf("after the promotion: %+v; want %d read keys, no tombstones, not amended", st, live)
+		}
+		m.mustCheck()
+	}
+	t.Run("Range", func(t *testing.T) {
+		m, _ := setup(t)
+		n := 0
+		m.Range(func(int, int) bool { n++; return true })
+		if want := readN + dirtyN - readDead - dirtyDead; n != want {
+			t.Fatalf("Range visited %d keys, want %d", n, want)
+		}
+		check(t, m)
+	})
+	t.Run("misses", func(t *testing.T) {
+		m, k := setup(t)
+		m.nearPromotion()
+		if v, ok := m.Load(k); !ok || v != k {
+			t.Fatalf("Load(%d) = %d, %v", k, v, ok)
+		}
+		check(t, m)
+	})
+}
+
 func TestStats(t *testing.T) {
 	var m Map[int, int]
 	if st := m.Stats(); st.ReadKeys+st.DirtyKeys != 0 || st.Segments != segments {
