@@ -227,3 +227,50 @@ func TestPurgeKeepsComputeRevival(t *testing.T) {
 	}
 	m.mustCheck()
 }
+
+// TestAbsentWritesCountMisses checks that a write that finds its key
+// absent under the lock, because its segment's read map is amended and the
+// filter could not rule the key out, counts a miss toward promotion as a
+// Load of it does (and as sync.Map's LoadAndDelete does): otherwise a
+// stream of deletes or compare-and-swaps of absent keys would take the
+// lock forever and never promote. Under the shared emptyAmended read map,
+// whose filter rules nothing out, the segment's four keys of dirty promote
+// after four misses.
+func TestAbsentWritesCountMisses(t *testing.T) {
+	ops := map[string]func(m *Map[int, int], k int){
+		"Delete":           func(m *Map[int, int], k int) { m.Delete(k) },
+		"LoadAndDelete":    func(m *Map[int, int], k int) { m.LoadAndDelete(k) },
+		"CompareAndDelete": func(m *Map[int, int], k int) { m.CompareAndDelete(k, k) },
+		"CompareAndSwap":   func(m *Map[int, int], k int) { m.CompareAndSwap(k, k, k+1) },
+	}
+	for name, op := range ops {
+		t.Run(name, func(t *testing.T) {
+			var m Map[int, int]
+			keys := keysInSegment(&m, 3, 4, 0)
+			others := keysInSegment(&m, 3, 4, 10000) // absent keys of the same segment
+			for _, k := range keys {
+				m.Store(k, k)
+			}
+			if tb := m.t.Load(); tb.reads[3].Load() != tb.emptyAmended {
+				t.Fatal("four new keys left the shared emptyAmended")
+			}
+			for _, k := range others {
+				op(&m, k)
+			}
+			if st := m.Stats(); st.Amended || st.ReadKeys != len(keys) || st.Promotions != 1 {
+				t.Fatalf("after %d %ss of absent keys: %+v; want the segment promoted", len(others), name, st)
+			}
+			for _, k := range others {
+				if v, ok := m.Load(k); ok {
+					t.Fatalf("Load(%d) = %d, true: %s of an absent key stored it", k, v, name)
+				}
+			}
+			for _, k := range keys {
+				if v, ok := m.Load(k); !ok || v != k {
+					t.Fatalf("Load(%d) = %d, %v; want %d, true", k, v, ok, k)
+				}
+			}
+			m.mustCheck()
+		})
+	}
+}
