@@ -274,3 +274,55 @@ func TestAbsentWritesCountMisses(t *testing.T) {
 		})
 	}
 }
+
+// TestDirtyKeyWritesCountMisses checks that a write that finds its key
+// live in dirty, under the lock, counts a miss toward promotion: the lock
+// trip is one that promotion would save, as a Load of the key counts one.
+// Otherwise keys that are only ever written, never loaded, would keep
+// their writes under the lock for good. Each op is applied once to each of
+// a segment's four keys of dirty (under the shared emptyAmended read map,
+// four misses promote them), and must leave the value the op says.
+func TestDirtyKeyWritesCountMisses(t *testing.T) {
+	ops := map[string]struct {
+		op   func(m *Map[int, int], k int)
+		want func(k int) int
+	}{
+		"Store":          {func(m *Map[int, int], k int) { m.Store(k, k+1) }, func(k int) int { return k + 1 }},
+		"Swap":           {func(m *Map[int, int], k int) { m.Swap(k, k+1) }, func(k int) int { return k + 1 }},
+		"CompareAndSwap": {func(m *Map[int, int], k int) { m.CompareAndSwap(k, k, k+1) }, func(k int) int { return k + 1 }},
+		"LoadOrStore":    {func(m *Map[int, int], k int) { m.LoadOrStore(k, k+1) }, func(k int) int { return k }},
+		"ComputeUpdate": {func(m *Map[int, int], k int) {
+			m.Compute(k, func(old int, _ bool) (int, ComputeOp) { return old + 1, UpdateOp })
+		}, func(k int) int { return k + 1 }},
+		"ComputeCancel": {func(m *Map[int, int], k int) {
+			m.Compute(k, func(old int, _ bool) (int, ComputeOp) { return 0, CancelOp })
+		}, func(k int) int { return k }},
+		"LoadOrCompute": {func(m *Map[int, int], k int) {
+			m.LoadOrCompute(k, func() int { return -1 })
+		}, func(k int) int { return k }},
+	}
+	for name, tc := range ops {
+		t.Run(name, func(t *testing.T) {
+			var m Map[int, int]
+			keys := keysInSegment(&m, 3, 4, 0)
+			for _, k := range keys {
+				m.Store(k, k)
+			}
+			if tb := m.t.Load(); tb.reads[3].Load() != tb.emptyAmended {
+				t.Fatal("four new keys left the shared emptyAmended")
+			}
+			for _, k := range keys {
+				tc.op(&m, k)
+			}
+			if st := m.Stats(); st.Amended || st.ReadKeys != len(keys) || st.Promotions != 1 {
+				t.Fatalf("after a %s of each of the %d keys of dirty: %+v; want the segment promoted", name, len(keys), st)
+			}
+			for _, k := range keys {
+				if v, ok := m.Load(k); !ok || v != tc.want(k) {
+					t.Fatalf("Load(%d) = %d, %v; want %d, true", k, v, ok, tc.want(k))
+				}
+			}
+			m.mustCheck()
+		})
+	}
+}

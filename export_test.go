@@ -166,8 +166,13 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 	if s.dirty == nil && s.misses != 0 {
 		return 0, fmt.Errorf("misses = %d with no dirty map", s.misses)
 	}
-	// dirtyDead must never count more deleted entries than dirty holds: a
-	// purge that finds it equal to len(dirty) drops every entry unseen.
+	// dirtyDead must count exactly the deleted entries of dirty: every
+	// change of a slot to deleted or from it is counted under mu, which
+	// the caller holds. More would be unsafe (a purge that finds it equal
+	// to len(dirty) drops every entry unseen); fewer would keep a dirty
+	// map of mostly deleted keys unpurged, holding them until a promotion
+	// or a sweep. (A mutant that revived on every compute's claim, an
+	// undercount, passed every test until this check was exact.)
 	dead := 0
 	for sl := range s.dirty.all() {
 		if sl.deleted() {
@@ -188,7 +193,7 @@ func (s *segment[K, V]) checkLocked(t *table[K, V], index int) (int, error) {
 			return 0, fmt.Errorf("dirty key %v holds a value box, not its value", sl.key())
 		}
 	}
-	if s.dirtyDead > dead {
+	if s.dirtyDead != dead {
 		return 0, fmt.Errorf("dirtyDead = %d, but dirty holds %d deleted entries", s.dirtyDead, dead)
 	}
 	if s.spare.len() != 0 {

@@ -155,16 +155,18 @@ type segment[K comparable, V any] struct {
 	// misses counts the lock trips of amended reads since the last
 	// promotion; it is zero whenever dirty is nil.
 	misses int
-	// dirtyDead counts the deleted keys of dirty; it is never more than
-	// their number, so when it equals len(dirty) every key is deleted
-	// (see purgeDirtyLocked). Every delete of a key of dirty is counted
-	// under the mu that made it, a compute's too (see finish), by
-	// deletedDirtyLocked; revivals under mu take from it, and so does a
-	// compute's claim of a deleted key (see claim), since the compute may
-	// revive it. A delete counted later, after mu was released, could not
-	// tell itself from a delete made meanwhile and counted already, and
-	// would count that one twice. It is reset whenever dirty is purged or
-	// promoted.
+	// dirtyDead counts the deleted keys of dirty, exactly whenever mu is
+	// free. It is never more than their number, so when it equals
+	// len(dirty) every key is deleted (see purgeDirtyLocked); and never
+	// fewer, so that a dirty map of mostly deleted keys is purged when
+	// tooManyTombs says (see deletedDirtyLocked). Every delete of a key
+	// of dirty is counted under the mu that made it, a compute's too (see
+	// finish), by deletedDirtyLocked; revivals under mu take from it, and
+	// so does a compute's claim of a deleted key (see claim), since the
+	// compute may revive it (a claimed key is not deleted). A delete
+	// counted later, after mu was released, could not tell itself from a
+	// delete made meanwhile and counted already, and would count that one
+	// twice. It is reset whenever dirty is purged or promoted.
 	dirtyDead int
 	// spare is an empty map kept from a purged dirty map, to be the next
 	// dirty map: a stream of new keys deleted soon after would otherwise
