@@ -374,6 +374,43 @@ func TestPurgeDirty(t *testing.T) {
 			}
 		}
 	})
+	t.Run("presized, all deleted", func(t *testing.T) {
+		// A presized first dirty map (WithCapacity) is big from its
+		// first key: when every key it took is deleted, the purge drops
+		// the map, and does not keep its room as the spare.
+		m := New[int, int](WithCapacity(1 << 16))
+		keys := keysInSegment(m, 0, compactMin, 0)
+		for _, k := range keys {
+			m.Store(k, k)
+		}
+		tb := m.t.Load()
+		s := tb.segs[0].Load()
+		s.mu.Lock()
+		big := s.dirtyBig
+		s.mu.Unlock()
+		if !big {
+			t.Fatalf("the presized dirty map of %d keys is not big (hint %d)", len(keys), tb.counts.dirtyHint)
+		}
+		for _, k := range keys {
+			m.Delete(k)
+		}
+		m.mustCheck()
+		s.mu.Lock()
+		dirty, spare, amended := s.dirty, s.spare, s.loadRead(tb).amended()
+		s.mu.Unlock()
+		if dirty != nil || spare != nil || amended {
+			t.Fatalf("after deleting every key: dirty nil = %v (%d keys), spare nil = %v, amended = %v; want no dirty map and no spare",
+				dirty == nil, dirty.len(), spare == nil, amended)
+		}
+		if st := m.Stats(); st.Amended || st.DirtyKeys != 0 || st.Tombstones != 0 || m.Len() != 0 {
+			t.Fatalf("Stats() = %+v after the purge; want nothing left", st)
+		}
+		m.Store(keys[0], 1)
+		if v, ok := m.Load(keys[0]); !ok || v != 1 {
+			t.Fatalf("Load(%d) = %d, %v after a new Store; want 1, true", keys[0], v, ok)
+		}
+		m.mustCheck()
+	})
 	t.Run("big", func(t *testing.T) {
 		// A dirty map that held more than spareMax keys: the purge moves
 		// the survivors to a new map of their size, with a filter of
