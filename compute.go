@@ -65,6 +65,13 @@ func (op ComputeOp) String() string {
 // it go on, and the panic propagates to the caller. Compute also panics if
 // the key's dynamic type is not comparable.
 //
+// A Compute of a key that the key's read map holds, present or recently
+// deleted, takes no lock unless the key is absent afterwards (fn deleted
+// it, or canceled while it was deleted): it reserves and releases the
+// key's entry with atomic compare-and-swaps. One of a new key, or of a key
+// that waits in its segment's dirty map, takes the segment's lock to
+// reserve the key and again to release it, but never while fn runs.
+//
 // Compute is a read operation, and a write operation unless fn cancels.
 // It allocates the key's reservation, a small object that readers may
 // still hold once fn has returned, so it is never reused: one allocation

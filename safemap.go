@@ -251,6 +251,10 @@ func (m *Map[K, V]) Delete(key K) {
 // Swap swaps the value for a key and returns the previous value if any. The
 // loaded result reports whether the key was present.
 //
+// Like Store, a Swap of a key that the key's read map holds, present or
+// recently deleted, takes no lock; one of a key in its segment's dirty map
+// takes the segment's lock.
+//
 // It panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 	prev, _ := m.write(key, &write[K, V]{op: opStore, value: value})
@@ -269,6 +273,9 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 // at every call if V itself is not comparable (a slice type, say). Either
 // way the map is unchanged and usable afterwards. It also panics if the
 // key's dynamic type is not comparable.
+//
+// Like Store, a CompareAndSwap of a key that the key's read map holds,
+// present or recently deleted, takes no lock.
 func (m *Map[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
 	if t := m.t.Load(); t == nil || !t.counts.valuesComparable {
 		mustBeComparable[V]("CompareAndSwap")
