@@ -315,6 +315,28 @@ func testClearReleasesMemory(t *testing.T, inPlace bool) {
 	runtime.KeepAlive(&m)
 }
 
+// storeInSegment0 stores n new keys of segment 0 of m, each with itself
+// as its value, and returns them and the segment.
+func storeInSegment0(m *Map[int, int], n int) ([]int, *segment[int, int]) {
+	keys := keysInSegment(m, 0, n, 0)
+	for _, k := range keys {
+		m.Store(k, k)
+	}
+	return keys, m.t.Load().segs[0].Load()
+}
+
+// deleteToPurge deletes the first keys of dirty, up to the delete that
+// makes more than three quarters of them dead, which purges dirty, checks
+// the map's invariants, and returns how many it deleted.
+func deleteToPurge(m *Map[int, int], keys []int) int {
+	dead := len(keys)*3/4 + 1
+	for _, k := range keys[:dead] {
+		m.Delete(k)
+	}
+	m.mustCheck()
+	return dead
+}
+
 // TestPurgeDirty checks the purge of a dirty map made mostly of deleted new
 // keys (see purgeDirtyLocked), both ways: when every entry is deleted the
 // dirty map empties, the read map is no longer amended, and the emptied map
@@ -351,16 +373,8 @@ func TestPurgeDirty(t *testing.T) {
 		var m Map[int, int]
 		// With 2*compactMin new keys, the delete that makes more than
 		// three quarters of them dead purges dirty: 49 deleted, 15 live.
-		keys := keysInSegment(&m, 0, 2*compactMin, 0)
-		for _, k := range keys {
-			m.Store(k, k)
-		}
-		s := m.t.Load().segs[0].Load()
-		dead := 2*compactMin*3/4 + 1
-		for _, k := range keys[:dead] {
-			m.Delete(k)
-		}
-		m.mustCheck()
+		keys, s := storeInSegment0(&m, 2*compactMin)
+		dead := deleteToPurge(&m, keys)
 		s.mu.Lock()
 		n := s.dirty.len()
 		s.mu.Unlock()
@@ -416,20 +430,12 @@ func TestPurgeDirty(t *testing.T) {
 		// the survivors to a new map of their size, with a filter of
 		// their size, so that the old map's memory goes.
 		var m Map[int, int]
-		keys := keysInSegment(&m, 0, 1000, 0)
-		for _, k := range keys {
-			m.Store(k, k)
-		}
+		keys, s := storeInSegment0(&m, 1000)
 		tb := m.t.Load()
-		s := tb.segs[0].Load()
 		s.mu.Lock()
 		before := s.dirty
 		s.mu.Unlock()
-		dead := len(keys)*3/4 + 1
-		for _, k := range keys[:dead] {
-			m.Delete(k)
-		}
-		m.mustCheck()
+		dead := deleteToPurge(&m, keys)
 		s.mu.Lock()
 		n, words := s.dirty.len(), len(s.loadRead(tb).filter)
 		s.mu.Unlock()
@@ -443,6 +449,21 @@ func TestPurgeDirty(t *testing.T) {
 			if _, ok := m.Load(k); ok != (i >= dead) {
 				t.Fatalf("Load(%d) present = %v, want %v", k, ok, i >= dead)
 			}
+		}
+	})
+	t.Run("big, few survivors", func(t *testing.T) {
+		// A big dirty map whose purge leaves at most spareMax keys: the
+		// survivors' map is small, and says so (dirtyBig), so that the
+		// next purge empties it in place and a purge to empty keeps it
+		// as the spare, as for any small map.
+		var m Map[int, int]
+		keys, s := storeInSegment0(&m, 4*spareMax)
+		dead := deleteToPurge(&m, keys)
+		s.mu.Lock()
+		n, big := s.dirty.len(), s.dirtyBig
+		s.mu.Unlock()
+		if want := len(keys) - dead; n != want || want > spareMax || big {
+			t.Fatalf("after the purge dirty holds %d keys (want %d, at most %d) and is big = %v; want not big", n, want, spareMax, big)
 		}
 	})
 }
