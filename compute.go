@@ -310,7 +310,16 @@ func (s *segment[K, V]) finish(t *table[K, V], h uint64, key K, e *entry[K, V], 
 		} else {
 			e.p.Store(result)
 			if result == nil {
-				s.deletedReadLocked(t, mk.old != nil)
+				// The mark is in read because a rebuild put it
+				// there (from dirty, or from an older read map),
+				// and a rebuild counts no mark as a tombstone: the
+				// entry is one now, whether or not the key was
+				// live, and a Store that revives it will take one
+				// from the count. (Left uncounted, a key claimed
+				// absent, promoted mid-compute and stored after
+				// took the count below the truth:
+				// TestComputeMovedDeleteCounted.)
+				s.deletedReadLocked(t, true)
 			}
 		}
 		s.mu.Unlock()
@@ -369,12 +378,13 @@ func (s *segment[K, V]) dropDead(t *table[K, V], h uint64, key K, wasLive bool) 
 }
 
 // deletedReadLocked counts a compute's delete of a key's entry in read,
-// which is nil now: if the key was live (wasLive), as a tombstone of read;
-// otherwise a sweep must still drop the entry and its key (a key that
-// was never present: a LoadOrCompute that panicked after a promotion
-// moved its entry to read, or a compute that deleted an absent key).
-func (s *segment[K, V]) deletedReadLocked(t *table[K, V], wasLive bool) {
-	if wasLive {
+// which is nil now: as a tombstone of read if it is a new one (counted),
+// and then, or otherwise, makes sure that it goes. An entry that was a
+// counted tombstone when the compute claimed it in place (a compute of a
+// deleted key that left it deleted) is not counted again, but a sweep
+// must still drop it and its key.
+func (s *segment[K, V]) deletedReadLocked(t *table[K, V], counted bool) {
+	if counted {
 		s.deletedLocked(t, s.loadRead(t), s.tally.Add(tallyDelta(0, 1)))
 		return
 	}

@@ -190,3 +190,37 @@ func TestDropDeadLeavesDirtyAlone(t *testing.T) {
 	}
 	m.mustCheck()
 }
+
+// TestComputeMovedDeleteCounted checks the tombstone count of a read map
+// (the tally's) when a compute's mark moves to read before the compute
+// ends with the key absent: the compute claims an absent key (in dirty), a
+// promotion moves the mark into the new read map, which counts no mark as
+// a tombstone, and the key's entry is deleted when fn returns. It is a
+// tombstone then, and must be counted as one: a Store that revives it
+// lock-free takes one from the count, and an uncounted one left the count
+// at -1.
+func TestComputeMovedDeleteCounted(t *testing.T) {
+	for _, op := range []ComputeOp{DeleteOp, CancelOp} {
+		t.Run(op.String(), func(t *testing.T) {
+			var m Map[int, int]
+			m.Compute(1, func(int, bool) (int, ComputeOp) {
+				m.promoteAll() // moves the mark of key 1 to read
+				return 0, op
+			})
+			if st := m.Stats(); st.Tombstones != 1 || st.ReadKeys != 0 || st.Amended {
+				t.Fatalf("after the compute: %+v; want the key's deleted entry in read", st)
+			}
+			if err := m.checkTombCounts(0); err != nil {
+				t.Fatal(err)
+			}
+			m.Store(1, 1) // revives the entry, lock-free
+			if v, ok := m.Load(1); !ok || v != 1 {
+				t.Fatalf("Load(1) = %d, %v; want 1, true", v, ok)
+			}
+			if err := m.checkTombCounts(0); err != nil {
+				t.Fatal(err)
+			}
+			m.mustCheck()
+		})
+	}
+}

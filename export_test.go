@@ -408,3 +408,38 @@ func (d *dirtyMap[K, V]) check() error {
 func testDirtyStates() *dirtyStates[int, int] {
 	return firstTable[int, int](0).dirtyStates
 }
+
+// checkTombCounts compares each segment's count of its read map's
+// tombstones (the tally's) with the deleted entries that the read map
+// holds, under the segment's mu. The count is exact while no lock-free
+// write runs beside a rebuild; one that does may leave it off by one until
+// the next rebuild (see tally), and a sweep's timer rebuilds beside the
+// caller's own writes, so a sequential test that runs for longer than a
+// sweep delay allows a slack of one. Read maps too big to be tallied are
+// skipped (see maxTalliedEntries).
+func (m *Map[K, V]) checkTombCounts(slack int64) error {
+	t := m.t.Load()
+	if t == nil {
+		return nil
+	}
+	for i := range t.segs {
+		s := t.segs[i].Load()
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		r, deleted := s.loadRead(t), int64(0)
+		r.each(func(_ K, e *entry[K, V]) bool {
+			if p := e.p.Load(); p == nil || p == t.swept {
+				deleted++
+			}
+			return true
+		})
+		tombs := tallyTombs(s.tally.Load())
+		s.mu.Unlock()
+		if r.n <= maxTalliedEntries && (tombs < deleted-slack || tombs > deleted+slack) {
+			return fmt.Errorf("segment %d: tombstone count %d, but the read map holds %d deleted entries", i, tombs, deleted)
+		}
+	}
+	return nil
+}
