@@ -14,7 +14,7 @@
 //	go run ./internal/mutants -sample 150 -seed 1 -out /tmp/mutants.log
 //	go run ./internal/mutants -only entry.go:120:9 -out /tmp/one.log
 //
-// Each mutant costs a build of the test binary (20-35 s on 2 cores: the
+// Each mutant costs a build of the test binary (30-40 s on 2 cores: the
 // package's tests are compiled with it) and a run of the short tests with
 // -test.failfast, so a survivor costs about a minute more. The log has one
 // line per mutant, tab-separated, and a run given the same -out skips the
