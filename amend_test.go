@@ -326,3 +326,36 @@ func TestDirtyKeyWritesCountMisses(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterSize checks that newFilter makes the smallest filter that holds
+// its keys at the designed rate, a power of two of words between 8 and
+// maxFilterWords, and that a segment amended by one new key gets the
+// smallest. A filter bigger than its keys need costs memory in each of a
+// map's amended segments and spreads each new key's bits over more lines.
+func TestFilterSize(t *testing.T) {
+	perWord := 64 / filterBitsPerKey // keys a word holds at the designed rate
+	for keys := 0; keys <= 3*maxFilterWords*perWord; keys++ {
+		n := len(newFilter(keys))
+		switch {
+		case n&(n-1) != 0 || n < 8 || n > maxFilterWords:
+			t.Fatalf("newFilter(%d) has %d words, want a power of two from 8 to %d", keys, n, maxFilterWords)
+		case n < maxFilterWords && n*perWord < keys:
+			t.Fatalf("newFilter(%d) has %d words, too few for its keys", keys, n)
+		case n > 8 && n/2*perWord >= keys:
+			t.Fatalf("newFilter(%d) has %d words where %d hold its keys", keys, n, n/2)
+		}
+	}
+
+	var m Map[int, int]
+	keys := keysInSegment(&m, 5, 100, 0)
+	for _, k := range keys[:99] {
+		m.Store(k, k)
+	}
+	m.promoteAll()
+	m.Store(keys[99], 99) // one new key amends the read map
+	r := m.t.Load().reads[5].Load()
+	if !r.amended() || len(r.filter) != 8 {
+		t.Fatalf("one new key over a read map of 99 amended it (%v) with a filter of %d words, want 8", r.amended(), len(r.filter))
+	}
+	m.mustCheck()
+}
