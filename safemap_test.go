@@ -429,6 +429,73 @@ func TestPromotionDropsTooManyTombstones(t *testing.T) {
 	})
 }
 
+// TestPromotionKeepsRecentTombstones checks the other side of
+// promoteKeepingLocked: a promotion by misses or by Range keeps the entries
+// of keys deleted since the last sweep, as long as they are few, so that a
+// key deleted and stored again (churn) keeps its entry in the read map and
+// its next Store needs no dirty map. The sweeps drop them later.
+func TestPromotionKeepsRecentTombstones(t *testing.T) {
+	const readN, dead, dirtyN = 40, 3, dirtyCopyMax + 4 // more than Range copies: it promotes
+	setup := func(t *testing.T) (m *Map[int, int], keys []int) {
+		m = new(Map[int, int])
+		keys = keysInSegment(m, 0, readN+dirtyN, 0)
+		for _, k := range keys[:readN] {
+			m.Store(k, k)
+		}
+		m.promoteAll()
+		for _, k := range keys[:dead] {
+			m.Delete(k)
+		}
+		stopSweeps(m) // the test's sweepAll calls sweep, not a timer
+		for _, k := range keys[readN:] {
+			m.Store(k, k)
+		}
+		if st := m.Stats(); !st.Amended || st.Tombstones != dead || st.DirtyKeys != dirtyN {
+			t.Fatalf("before the promotion: %+v; want %d tombstones and %d keys in dirty", st, dead, dirtyN)
+		}
+		return m, keys
+	}
+	check := func(t *testing.T, m *Map[int, int], keys []int) {
+		t.Helper()
+		st := m.Stats()
+		if live := readN + dirtyN - dead; st.Amended || st.ReadKeys != live || st.Tombstones != dead {
+			t.Fatalf("after the promotion: %+v; want %d read keys and the %d recent tombstones, not amended", st, live, dead)
+		}
+		m.mustCheck()
+		m.Store(keys[0], -1) // revives its kept entry: no dirty map
+		if st := m.Stats(); st.Amended || st.Tombstones != dead-1 {
+			t.Fatalf("Store of a deleted key after the promotion: %+v; want it revived in the read map", st)
+		}
+		if v, ok := m.Load(keys[0]); !ok || v != -1 {
+			t.Fatalf("Load(%d) = %d, %v", keys[0], v, ok)
+		}
+		m.sweepAll() // marks the other two
+		m.sweepAll() // drops them
+		if st := m.Stats(); st.Tombstones != 0 || st.ReadKeys != readN+dirtyN-dead+1 {
+			t.Fatalf("after two sweeps: %+v; want no tombstones", st)
+		}
+		m.mustCheck()
+	}
+	t.Run("Range", func(t *testing.T) {
+		m, keys := setup(t)
+		n := 0
+		m.Range(func(int, int) bool { n++; return true })
+		if want := readN + dirtyN - dead; n != want {
+			t.Fatalf("Range visited %d keys, want %d", n, want)
+		}
+		check(t, m, keys)
+	})
+	t.Run("misses", func(t *testing.T) {
+		m, keys := setup(t)
+		m.nearPromotion()
+		k := keys[len(keys)-1] // a key of dirty: the miss that promotes
+		if v, ok := m.Load(k); !ok || v != k {
+			t.Fatalf("Load(%d) = %d, %v", k, v, ok)
+		}
+		check(t, m, keys)
+	})
+}
+
 func TestStats(t *testing.T) {
 	var m Map[int, int]
 	if st := m.Stats(); st.ReadKeys+st.DirtyKeys != 0 || st.Segments != segments {

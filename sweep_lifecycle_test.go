@@ -755,3 +755,27 @@ func TestSweepLifecycleComputeAcrossClear(t *testing.T) {
 	sweepLCExpectSwept(t, &m, &n, want)
 	runtime.KeepAlive(&m)
 }
+
+// TestSweepDelay checks the delay between sweeps that sweepDelay documents:
+// 500ms plus 100µs per entry, at most 1s. A shorter delay for bigger
+// segments would drop the tombstones of churning keys sooner, and send
+// their next writes back through dirty; a longer one would break the bound
+// on how long a deleted key stays reachable (two delays, 2s).
+func TestSweepDelay(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want time.Duration
+	}{
+		{0, 500 * time.Millisecond},
+		{1, 500*time.Millisecond + 100*time.Microsecond},
+		{1000, 600 * time.Millisecond},
+		{4999, time.Second - 100*time.Microsecond},
+		{5000, time.Second},
+		{5001, time.Second},
+		{1 << 30, time.Second},
+	} {
+		if got := sweepDelay(c.n); got != c.want {
+			t.Errorf("sweepDelay(%d) = %v, want %v", c.n, got, c.want)
+		}
+	}
+}
