@@ -382,9 +382,9 @@ func TestPromotionDropsTooManyTombstones(t *testing.T) {
 	if readDead+dirtyDead < compactMin || 4*(readDead+dirtyDead) <= 3*(readN+dirtyN) {
 		t.Fatal("the constants no longer make too many tombstones")
 	}
-	setup := func(t *testing.T) (*Map[int, int], int) {
+	setup := func(t *testing.T) (*Map[int, int], []int) {
 		m := new(Map[int, int])
-		keys := keysInSegment(m, 0, readN+dirtyN, 0)
+		keys := keysInSegment(m, 0, readN+dirtyN, 0) // the last: live in dirty
 		for _, k := range keys[:readN] {
 			m.Store(k, k)
 		}
@@ -399,33 +399,42 @@ func TestPromotionDropsTooManyTombstones(t *testing.T) {
 		if st.Tombstones != readDead+dirtyDead || st.ReadKeys+st.DirtyKeys != readN+dirtyN-readDead-dirtyDead {
 			t.Fatalf("before the promotion: %+v; want %d tombstones", st, readDead+dirtyDead)
 		}
-		return m, keys[readN+dirtyN-1] // a live key of dirty
+		return m, keys
 	}
-	check := func(t *testing.T, m *Map[int, int]) {
+	const live = readN + dirtyN - readDead - dirtyDead
+	testKeepingPromotions(t, live, setup, func(t *testing.T, m *Map[int, int], _ []int) {
 		t.Helper()
-		st := m.Stats()
-		live := readN + dirtyN - readDead - dirtyDead
-		if st.Amended || st.ReadKeys != live || st.Tombstones != 0 {
+		if st := m.Stats(); st.Amended || st.ReadKeys != live || st.Tombstones != 0 {
 			t.Fatalf("after the promotion: %+v; want %d read keys, no tombstones, not amended", st, live)
 		}
 		m.mustCheck()
-	}
+	})
+}
+
+// testKeepingPromotions runs, in a subtest each, the two promotions that
+// keep recent tombstones (promoteKeepingLocked): a Range, which must visit
+// live keys, and a Load past the miss threshold of the last key of keys, a
+// live key of dirty. setup makes a fresh map with an amended segment that
+// holds keys, and check checks it after the promotion.
+func testKeepingPromotions(t *testing.T, live int, setup func(t *testing.T) (*Map[int, int], []int),
+	check func(t *testing.T, m *Map[int, int], keys []int)) {
 	t.Run("Range", func(t *testing.T) {
-		m, _ := setup(t)
+		m, keys := setup(t)
 		n := 0
 		m.Range(func(int, int) bool { n++; return true })
-		if want := readN + dirtyN - readDead - dirtyDead; n != want {
-			t.Fatalf("Range visited %d keys, want %d", n, want)
+		if n != live {
+			t.Fatalf("Range visited %d keys, want %d", n, live)
 		}
-		check(t, m)
+		check(t, m, keys)
 	})
 	t.Run("misses", func(t *testing.T) {
-		m, k := setup(t)
+		m, keys := setup(t)
 		m.nearPromotion()
+		k := keys[len(keys)-1] // the miss that promotes
 		if v, ok := m.Load(k); !ok || v != k {
 			t.Fatalf("Load(%d) = %d, %v", k, v, ok)
 		}
-		check(t, m)
+		check(t, m, keys)
 	})
 }
 
@@ -455,10 +464,10 @@ func TestPromotionKeepsRecentTombstones(t *testing.T) {
 		}
 		return m, keys
 	}
-	check := func(t *testing.T, m *Map[int, int], keys []int) {
+	const live = readN + dirtyN - dead
+	testKeepingPromotions(t, live, setup, func(t *testing.T, m *Map[int, int], keys []int) {
 		t.Helper()
-		st := m.Stats()
-		if live := readN + dirtyN - dead; st.Amended || st.ReadKeys != live || st.Tombstones != dead {
+		if st := m.Stats(); st.Amended || st.ReadKeys != live || st.Tombstones != dead {
 			t.Fatalf("after the promotion: %+v; want %d read keys and the %d recent tombstones, not amended", st, live, dead)
 		}
 		m.mustCheck()
@@ -471,28 +480,10 @@ func TestPromotionKeepsRecentTombstones(t *testing.T) {
 		}
 		m.sweepAll() // marks the other two
 		m.sweepAll() // drops them
-		if st := m.Stats(); st.Tombstones != 0 || st.ReadKeys != readN+dirtyN-dead+1 {
+		if st := m.Stats(); st.Tombstones != 0 || st.ReadKeys != live+1 {
 			t.Fatalf("after two sweeps: %+v; want no tombstones", st)
 		}
 		m.mustCheck()
-	}
-	t.Run("Range", func(t *testing.T) {
-		m, keys := setup(t)
-		n := 0
-		m.Range(func(int, int) bool { n++; return true })
-		if want := readN + dirtyN - dead; n != want {
-			t.Fatalf("Range visited %d keys, want %d", n, want)
-		}
-		check(t, m, keys)
-	})
-	t.Run("misses", func(t *testing.T) {
-		m, keys := setup(t)
-		m.nearPromotion()
-		k := keys[len(keys)-1] // a key of dirty: the miss that promotes
-		if v, ok := m.Load(k); !ok || v != k {
-			t.Fatalf("Load(%d) = %d, %v", k, v, ok)
-		}
-		check(t, m, keys)
 	})
 }
 
