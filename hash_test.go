@@ -89,6 +89,38 @@ func TestInlineHash(t *testing.T) {
 	}
 }
 
+// TestIntegerKindsHashWord checks what newHasher documents for the
+// predeclared integer types: each hashes its keys with hashWord and the
+// hasher's seeds, the inline multiply-fold, not with maphash.Comparable,
+// which gives the same map results, only slower: without this test, a
+// type's specialisation could be dropped and no test would notice.
+func TestIntegerKindsHashWord(t *testing.T) {
+	values := []int64{0, 1, -1, 127, -128, 255, 1 << 20, math.MaxInt32, math.MinInt32, math.MaxInt64, math.MinInt64}
+	wordHashes[int](t, values)
+	wordHashes[int8](t, values)
+	wordHashes[int16](t, values)
+	wordHashes[int32](t, values)
+	wordHashes[int64](t, values)
+	wordHashes[uint](t, values)
+	wordHashes[uint8](t, values)
+	wordHashes[uint16](t, values)
+	wordHashes[uint32](t, values)
+	wordHashes[uint64](t, values)
+}
+
+// wordHashes checks that a hasher of K hashes each of values, converted to
+// K, as hashWord does with the hasher's seeds.
+func wordHashes[K int | int8 | int16 | int32 | int64 | uint | uint8 | uint16 | uint32 | uint64](t *testing.T, values []int64) {
+	t.Helper()
+	h := newHasher[K]()
+	for _, v := range values {
+		k := K(v)
+		if got, want := h.hash(k), hashWord(uint64(k), h.a, h.b); got != want {
+			t.Errorf("%T key %d: hash %#x; want hashWord's %#x", k, k, got, want)
+		}
+	}
+}
+
 // bucketSpread fills a map with keys, promotes it, and returns the share
 // of its buckets that overflowed and the share of the probe keys (all
 // absent) whose Load would go past the home bucket.
