@@ -19,6 +19,10 @@
 // -test.failfast, so a survivor costs about a minute more. The log has one
 // line per mutant, tab-separated, and a run given the same -out skips the
 // mutants that the log already holds, so an interrupted run goes on.
+// Logs of finished samples are kept in logs/ (a log left in /tmp goes
+// with its machine): give a copy of one as -out, and the mutants it holds
+// are skipped. A mutant's id names its file, line and column, so after
+// the code has changed an id may name another change, or none.
 //
 // Before the mutants it builds and runs the unmutated tests (skip with
 // -baseline=false): a test that fails without any change would count every
