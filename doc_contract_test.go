@@ -109,6 +109,10 @@ type (
 	docBadTM  struct{ N int } // MarshalText fails for N < 0
 	docPtrKey struct{ S string }
 	docUpper  string // a string kind whose *T is a TextUnmarshaler
+	// docUnmarshalOnly is a struct whose *T is a TextUnmarshaler, and
+	// which is no TextMarshaler: a key type that a Go map decodes into
+	// but cannot encode.
+	docUnmarshalOnly struct{ S string }
 )
 
 func (k docTMInt) MarshalText() ([]byte, error) { return []byte(fmt.Sprintf("i%d", int(k))), nil }
@@ -138,6 +142,10 @@ func (k docBadTM) MarshalText() ([]byte, error) {
 func (k *docPtrKey) MarshalText() ([]byte, error) { return []byte("p:" + k.S), nil }
 func (k *docUpper) UnmarshalText(b []byte) error {
 	*k = docUpper(strings.ToUpper(string(b)))
+	return nil
+}
+func (k *docUnmarshalOnly) UnmarshalText(b []byte) error {
+	k.S = "u:" + string(b)
 	return nil
 }
 
@@ -188,6 +196,7 @@ func TestDocJSONMarshalMatchesGoMap(t *testing.T) {
 	docSameMarshal(t, "TextMarshaler struct", map[docPoint]string{{1, 2}: "a", {-1, 0}: "b"})
 	docSameMarshal(t, "netip.Addr", map[netip.Addr]int{netip.MustParseAddr("::1"): 1, netip.MustParseAddr("10.0.0.1"): 2, {}: 3})
 	docSameMarshal(t, "MarshalText error", map[docBadTM]int{{1}: 1, {-1}: 2})
+	docSameMarshal(t, "TextUnmarshaler only (refused)", map[docUnmarshalOnly]int{{"x"}: 1})
 	// (Two keys with equal texts give duplicate members, in an order
 	// json.Marshal leaves unspecified: not compared.)
 	a, b := &docPtrKey{"a"}, &docPtrKey{"b"}
@@ -319,6 +328,12 @@ func TestDocJSONUnmarshalMatchesGoMap(t *testing.T) {
 	}
 	for _, data := range []string{`{"1,2":"a"}`, `{"1,2":"a","bad":"b"}`} {
 		docSameUnmarshal(t, "struct TextUnmarshaler", map[docPoint]string{{0, 0}: "o"}, data)
+	}
+	// UnmarshalJSON asks for a TextUnmarshaler, not a TextMarshaler: a
+	// check of the wrong one, which refused this type, failed no test (a
+	// mutant of jsonKeyError's argument, 2026-12-07).
+	for _, data := range []string{`{"a":1}`, `{"a":1,"b":2}`, `{}`} {
+		docSameUnmarshal(t, "struct with only *T TextUnmarshaler", map[docUnmarshalOnly]int{{"x"}: 0}, data)
 	}
 	for _, data := range []string{`{"::1":1}`, `{"1.2.3.4":1,"::ffff:1.2.3.4":2}`, `{"nope":1}`, `{"":3}`} {
 		docSameUnmarshal(t, "netip.Addr", map[netip.Addr]int{}, data)
