@@ -509,6 +509,9 @@ type sweeper[K comparable, V any] struct {
 type segmentSlow[K comparable, V any] struct {
 	sweep *sweeper[K, V] // nil until the first armSweep
 	cond  *sync.Cond     // on mu; nil until the first waitLocked
+	// sweepDelay is the delay the timer was last armed with, kept for
+	// the tests (TestSweepArmedForEntries): a timer does not tell it.
+	sweepDelay time.Duration
 }
 
 // slowLocked returns the segment's segmentSlow, making it if need be; mu
@@ -546,14 +549,15 @@ func (w *sweeper[K, V]) fire() {
 // startSweepLocked starts the sweep timer; mu guards the slow field.
 func (s *segment[K, V]) startSweepLocked(t *table[K, V], n int) {
 	sl := s.slowLocked()
+	sl.sweepDelay = sweepDelay(n)
 	if sl.sweep == nil {
 		w := &sweeper[K, V]{}
 		w.target.Store(&sweepTarget[K, V]{s: weak.Make(s), t: weak.Make(t)})
-		w.timer = time.AfterFunc(sweepDelay(n), w.fire)
+		w.timer = time.AfterFunc(sl.sweepDelay, w.fire)
 		sl.sweep = w
 		return
 	}
-	sl.sweep.timer.Reset(sweepDelay(n))
+	sl.sweep.timer.Reset(sl.sweepDelay)
 }
 
 // sweepNow drops the entries that have stayed deleted since the previous
