@@ -151,6 +151,24 @@ func TestClearInPlaceDeclines(t *testing.T) {
 		}
 		mustBeEmpty(t, &m, keys...)
 	})
+	// A presized first dirty map counts as big from its first key when
+	// its segment's share of the capacity (n/16 + 1) is over spareMax:
+	// from WithCapacity(1024) on, as Clear's doc says.
+	t.Run("presized", func(t *testing.T) {
+		for _, c := range []struct {
+			capacity int
+			inPlace  bool
+		}{{1023, true}, {1024, false}} {
+			m := New[int, int](WithCapacity(c.capacity))
+			m.Store(1, 1)
+			tb := m.t.Load()
+			m.Clear()
+			if kept := m.t.Load() == tb; kept != c.inPlace {
+				t.Errorf("WithCapacity(%d), one key: Clear kept the table: %v, want %v", c.capacity, kept, c.inPlace)
+			}
+			mustBeEmpty(t, m, 1)
+		}
+	})
 	t.Run("compute", func(t *testing.T) {
 		var m Map[int, int]
 		k := keysInSegment(&m, 3, 1, 0)[0]

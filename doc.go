@@ -21,7 +21,9 @@
 //
 //	var m safemap.Map[string, int] // was: var m sync.Map
 //	m.Store("a", 1)
-//	n, ok := m.Load("a") // n is an int: no type assertion
+//	if n, ok := m.Load("a"); ok {
+//		fmt.Println(n + 1) // n is an int: no type assertion
+//	}
 //
 // Use [Map.Load], [Map.Store], [Map.LoadOrStore], [Map.LoadAndDelete],
 // [Map.Delete], [Map.Swap], [Map.CompareAndSwap], [Map.CompareAndDelete],
@@ -48,7 +50,8 @@
 //	                          inline (pointer-free types) or its value box
 //
 //	misses >= threshold: promote: build a new read table from read + dirty,
-//	drop deleted entries, move the others' entries into it, publish it
+//	drop the entries a sweep found deleted (recent tombstones stay),
+//	move the others' entries into it, publish it
 //
 // A read table is built once, under the segment's lock: an open addressing
 // table of 64-byte buckets, each holding a word of hash tags and seven

@@ -24,7 +24,7 @@ func Example() {
 	// len: 2
 }
 
-// Map[any, any] has exactly sync.Map's methods: the one-line change.
+// Map[any, any] has every one of sync.Map's methods: the one-line change.
 func Example_dropIn() {
 	var m safemap.Map[any, any] // was: var m sync.Map
 	m.Store("k", 1)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -86,5 +87,56 @@ func TestJSONUnsupportedKeys(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`[1,2]`), &m); err == nil || !strings.Contains(err.Error(), "json") {
 		t.Errorf("Unmarshal of an array: %v", err)
+	}
+}
+
+// TestJSONStructFieldMigration pins MIGRATING.md's JSON section: where a
+// struct's exported sync.Map field encoded as {}, a Map[any, any] field
+// fails to encode, even empty, a `json:"-"` tag restores the skip, an
+// unexported field is never encoded, and a key type JSON can hold has its
+// contents encoded.
+func TestJSONStructFieldMigration(t *testing.T) {
+	type before struct{ Sessions sync.Map }
+	got, err := json.Marshal(&before{})
+	if err != nil || string(got) != `{"Sessions":{}}` {
+		t.Fatalf("sync.Map field: %s, %v; want {\"Sessions\":{}}", got, err)
+	}
+
+	type after struct{ Sessions Map[any, any] }
+	if got, err := json.Marshal(&after{}); err == nil || !strings.Contains(err.Error(), "key type interface {}") {
+		t.Errorf("empty Map[any, any] field: %s, %v; want the key type's error", got, err)
+	}
+	if err := json.Unmarshal([]byte(`{"Sessions":{"a":1}}`), &after{}); err == nil {
+		t.Error("decoding into a Map[any, any] field: no error")
+	}
+
+	type skipped struct {
+		Sessions Map[any, any] `json:"-"`
+		N        int
+	}
+	var s skipped
+	s.Sessions.Store("a", 1)
+	if got, err := json.Marshal(&s); err != nil || string(got) != `{"N":0}` {
+		t.Errorf(`json:"-" field: %s, %v; want {"N":0}`, got, err)
+	}
+
+	type unexported struct {
+		sessions Map[any, any]
+		N        int
+	}
+	var u unexported
+	u.sessions.Store("a", 1)
+	if got, err := json.Marshal(&u); err != nil || string(got) != `{"N":0}` {
+		t.Errorf("unexported field: %s, %v; want {\"N\":0}", got, err)
+	}
+	if v, ok := u.sessions.Load("a"); !ok || v != 1 {
+		t.Errorf("unexported field after Marshal: Load = %v, %v", v, ok)
+	}
+
+	type typed struct{ Sessions Map[string, int] }
+	var ty typed
+	ty.Sessions.Store("a", 1)
+	if got, err := json.Marshal(&ty); err != nil || string(got) != `{"Sessions":{"a":1}}` {
+		t.Errorf("Map[string, int] field: %s, %v", got, err)
 	}
 }

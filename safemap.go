@@ -7,9 +7,11 @@ import (
 
 // Map is a concurrent map with typed keys and values: like a Go
 // map[K]V safe for use by many goroutines at once, without locking or
-// coordination by the caller. Map[any, any] has exactly the methods of
+// coordination by the caller. Map[any, any] has every method of
 // [sync.Map], with the same signatures and behaviour, so replacing a
-// sync.Map with it is a one-line change.
+// sync.Map with it is a one-line change. It has more methods besides (Len,
+// iterators, compute operations, Stats and JSON); see MIGRATING.md for the
+// one difference they make, in encoding/json.
 //
 // Like sync.Map, Map is built for two cases: keys that are written once and
 // read many times (caches that only grow), and goroutines that read, write
@@ -506,9 +508,13 @@ func (s *segment[K, V]) writeLocked(t *table[K, V], h uint64, key K, w *write[K,
 // wait in small dirty maps (a map of a few keys, filled since it was made
 // or cleared, and not yet promoted) is emptied in place, segment by
 // segment under their locks, allocating nothing: O(keys), at most 64 per
-// segment. Any other map has its whole table replaced by an
-// empty one: O(1), plus the allocation of the new table; writes racing
-// with it finish on the old table and are ordered before it.
+// segment. A dirty map is small while it has never held more than 64 keys
+// and was not presized for more: a map made with [WithCapacity] of 1,024
+// or more has big dirty maps from its first key. Any other map has its
+// whole table replaced by an empty one: O(1), plus the allocation of the
+// new table (and, at the next writes, of each segment and dirty map, the
+// latter presized again); writes racing with it finish on the old table
+// and are ordered before it.
 func (m *Map[K, V]) Clear() {
 	t := m.t.Load()
 	if t == nil || t.holdsNoKey() {
