@@ -1,10 +1,12 @@
 package safemap_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/safemap-go/safemap"
 )
@@ -151,4 +153,138 @@ func ExampleMap_MarshalJSON() {
 	data, _ := m.MarshalJSON()
 	fmt.Println(string(data))
 	// Output: {"a":1,"b":2}
+}
+
+// CompareAndSwap for an optimistic update: read, compute, and retry if
+// another goroutine changed the value meanwhile. (Compute does this in one
+// call; CompareAndSwap suits values that are cheap to recompute.)
+func ExampleMap_CompareAndSwap() {
+	var best safemap.Map[string, int]
+	var wg sync.WaitGroup
+	for score := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				old, ok := best.LoadOrStore("high", score)
+				if !ok || score <= old || best.CompareAndSwap("high", old, score) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Println(best.Load("high"))
+	// Output: 49 true
+}
+
+// Swap stores a new value and returns the one it replaced.
+func ExampleMap_Swap() {
+	var current safemap.Map[string, string]
+	_, loaded := current.Swap("config", "v1")
+	fmt.Println(loaded)
+	prev, loaded := current.Swap("config", "v2")
+	fmt.Println(prev, loaded)
+	// Output:
+	// false
+	// v1 true
+}
+
+// LoadAndDelete hands a value to exactly one of the goroutines that race
+// to take it.
+func ExampleMap_LoadAndDelete() {
+	var jobs safemap.Map[int, string]
+	jobs.Store(7, "resize image")
+	var wg sync.WaitGroup
+	var taken atomic.Int32 // how many goroutines got the job
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if job, ok := jobs.LoadAndDelete(7); ok {
+				_ = job // run it
+				taken.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Println("taken by", taken.Load(), "goroutine; left:", jobs.Len())
+	// Output: taken by 1 goroutine; left: 0
+}
+
+// Range is sync.Map's callback loop; returning false stops it. All is
+// the same loop as an iterator.
+func ExampleMap_Range() {
+	var m safemap.Map[int, string]
+	for i := range 10 {
+		m.Store(i, fmt.Sprint(i))
+	}
+	visited := 0
+	m.Range(func(k int, v string) bool {
+		visited++
+		return visited < 3 // stop after three keys
+	})
+	fmt.Println(visited)
+	// Output: 3
+}
+
+// Values and Keys work with the iterator helpers of slices and maps.
+func ExampleMap_Values() {
+	var prices safemap.Map[string, int]
+	prices.Store("tea", 3)
+	prices.Store("coffee", 4)
+	total := 0
+	for p := range prices.Values() {
+		total += p
+	}
+	fmt.Println(total, slices.Sorted(prices.Values()))
+	// Output: 7 [3 4]
+}
+
+// Clear empties the map at one instant; the map is usable at once.
+func ExampleMap_Clear() {
+	var sessions safemap.Map[string, int]
+	sessions.Store("alice", 1)
+	sessions.Store("bob", 2)
+	sessions.Clear()
+	fmt.Println(sessions.Len())
+	sessions.Store("carol", 3)
+	fmt.Println(sessions.Len())
+	// Output:
+	// 0
+	// 1
+}
+
+// UnmarshalJSON merges a JSON object into the map; keys already there and
+// not in the object stay.
+func ExampleMap_UnmarshalJSON() {
+	var m safemap.Map[string, int]
+	m.Store("a", 1)
+	if err := json.Unmarshal([]byte(`{"b":2,"c":3}`), &m); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(m.Len())
+	// Output: 3
+}
+
+// Stats shows where the keys live: new keys wait in the dirty maps until
+// enough loads miss them there, and a promotion moves them to the read
+// maps, where loads need no lock.
+func ExampleMap_Stats() {
+	var m safemap.Map[int, int]
+	for i := range 1000 {
+		m.Store(i, i)
+	}
+	s := m.Stats()
+	fmt.Println("keys:", s.ReadKeys+s.DirtyKeys, "segments:", s.Segments)
+	for range 3 {
+		for i := range 1000 {
+			m.Load(i)
+		}
+	}
+	s = m.Stats()
+	fmt.Println("in read maps:", s.ReadKeys, "promoted:", s.Promotions > 0)
+	// Output:
+	// keys: 1000 segments: 16
+	// in read maps: 1000 promoted: true
 }
