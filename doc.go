@@ -80,6 +80,22 @@
 // never lost, and a reader still on the old table follows a link to the
 // new one.
 //
+// # Cost
+//
+// Len is O(1). Range, the iterators, Stats and the JSON methods are O(n),
+// and Clear is O(1) or O(keys) (see [Map.Clear]). Every other method is
+// O(1) amortised. The call that triggers a rebuild of a segment
+// pays for it, O(n) in the segment's entries (about a sixteenth of the
+// map), under the segment's lock: a Load or a write that takes the lock
+// and finds the miss count high enough promotes the segment's dirty map,
+// and a delete that leaves more than three quarters of a read map or
+// dirty map deleted (and at least 32 entries) rebuilds or purges it. A
+// promotion needs at least as many misses as it copies new keys, and a
+// quarter of the segment's entries, and a rebuild as many deletes as it
+// drops entries, so the cost per call stays O(1) amortised, as in
+// sync.Map, whose promotions copy the whole map. Loads that take no lock
+// (the common case, see [Map.Load]) never rebuild anything.
+//
 // # Guarantees
 //
 // Every method is safe for concurrent use. Every method that reads or writes

@@ -70,7 +70,9 @@ func (m *Map[K, V]) loadOrInit() *table[K, V] {
 // no value is present. The ok result reports whether a value was found.
 //
 // Load of a key that the read map holds, and of any key while no new key
-// waits in a dirty map, takes no lock and does not allocate. It panics if the
+// waits in a dirty map, takes no lock and does not allocate. A Load that
+// takes the lock counts a miss, and may promote its segment's dirty map:
+// O(1) amortised (see Cost in the package documentation). It panics if the
 // key's dynamic type is not comparable.
 func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	t := m.t.Load()
@@ -245,7 +247,9 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 //
 // The map drops its reference to the value at once, and to the key and its
 // entry within a bounded time (see the package documentation), with no
-// further call. It panics if the key's dynamic type is not comparable.
+// further call. A Delete that leaves most of its segment deleted rebuilds
+// the segment: O(1) amortised (see Cost in the package documentation). It
+// panics if the key's dynamic type is not comparable.
 func (m *Map[K, V]) Delete(key K) {
 	m.write(key, &write[K, V]{op: opDelete})
 }
