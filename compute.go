@@ -42,7 +42,9 @@ func (op ComputeOp) String() string {
 // fn runs exactly once per call, with no lock held. While it runs, the key
 // is reserved: loads of the key see its old value without waiting, and
 // writers of the same key (Store, Delete, Compute, ...) wait until fn
-// returns, so no write slips between fn's read and its write. A
+// returns, so no write slips between fn's read and its write; so do
+// Delete, LoadAndDelete, CompareAndSwap and CompareAndDelete of a key
+// that was absent, which then decide on the key as fn left it. A
 // LoadOrStore or LoadOrCompute of the key while it is present changes
 // nothing: it returns the old value at once, as Load does. Loads and
 // writes of other keys do not wait for fn. Nor does Clear: a Clear that
@@ -133,7 +135,9 @@ func (s *segment[K, V]) runCompute(t *table[K, V], h uint64, key K, e *entry[K, 
 // exactly one of them calls valueFn; the others wait for it and return its
 // value. valueFn runs with no lock held: loads of the key report it absent
 // without waiting, loads and writes of other keys do not wait for it, and
-// writers of the same key wait until it returns. valueFn may call any method
+// writers of the same key wait until it returns (Delete, LoadAndDelete,
+// CompareAndSwap and CompareAndDelete included, which then find the
+// computed value). valueFn may call any method
 // of m except a write of its own key, which would deadlock as in
 // [Map.Compute]. A Clear while valueFn runs, by valueFn or another
 // goroutine, does not wait for it: the value is stored just before that
