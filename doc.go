@@ -88,8 +88,8 @@
 // pays for it, O(n) in the segment's entries (about a sixteenth of the
 // map), under the segment's lock: a Load or a write that takes the lock
 // and finds the miss count high enough promotes the segment's dirty map,
-// and a delete that leaves more than three quarters of a read map or
-// dirty map deleted (and at least 32 entries) rebuilds or purges it. A
+// and a delete that leaves most of a read map or dirty map deleted
+// rebuilds or purges it (the threshold is under Guarantees below). A
 // promotion needs at least as many misses as it copies new keys, and a
 // quarter of the segment's entries, and a rebuild as many deletes as it
 // drops entries, so the cost per call stays O(1) amortised, as in
