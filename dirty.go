@@ -37,12 +37,13 @@ import "iter"
 // probe both tables. Moving every key at once made one insert in a segment
 // of n dirty keys wait O(n) under the segment's lock: on one dirty map of
 // int keys (2 cores, Go 1.26.8, a throwaway test timing each insert, three
-// runs), the slowest insert took 83-87 ms on the way to 1,000,000 keys,
-// and takes 9-12 ms now. What is left is the allocation of the new table,
-// which the runtime zeroes (a 32 MB make took 30 ms on average here): a Go
-// map, which grows 1,024 slots at a time, kept its slowest insert at
-// 0.8-2.6 ms. Bounding that too would take a table split into separately
-// grown parts.
+// runs), the slowest insert took 83-87 ms on the way to 1,000,000 keys.
+// What is left is the allocation of the new table, a single block of many
+// megabytes, and the collector's work that the runtime charges to it: the
+// slowest insert took 23-49 ms with the collector on and 1.2-2.3 ms with
+// GOGC=off, against 0.5-1.4 ms for a Go map, which grows 1,024 slots at a
+// time (five runs, 2026-12-08; see the README). Bounding that too would
+// take a table split into separately grown parts.
 type dirtyMap[K comparable, V any] struct {
 	// The fields that every insert and Clear uses come first (with the
 	// inline slots, the first 176 bytes of an int->int map): two cores
