@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Adversarial tests of the sweep timers' lifecycle (segment.go: sweeper,
+// Adversarial tests of the sweep timers' lifecycle (sweep.go: sweeper,
 // sweepTarget, fire, startSweepLocked, stopSweep) against Clear's two paths
 // (clear.go), dropped maps and the collector.
 
