@@ -194,6 +194,47 @@ func TestClearInPlaceDeclines(t *testing.T) {
 	})
 }
 
+// TestClearInPlaceKeepsPresize checks that an in-place Clear leaves a
+// segment's next dirty map presized by WithCapacity, as a Clear that
+// replaces the table does, where the segment had nothing to reuse: its
+// keys promoted, deleted and dropped by two sweeps leave it an empty,
+// unamended read map (the table's shared empty one), no dirty map and no
+// spare. Clear must then store nil for read, not leave the empty map:
+// addDirtyLocked presizes a segment's first dirty map only (see
+// clearLocked).
+func TestClearInPlaceKeepsPresize(t *testing.T) {
+	const capacity = 16 * 30 // a share of 31 keys a segment: not big (spareMax)
+	m := New[int, int](WithCapacity(capacity))
+	keys := promotedKeys(m, 0, 40)
+	for _, k := range keys {
+		m.Delete(k)
+	}
+	m.sweepAll() // marks the tombstones the last rebuild left
+	m.sweepAll() // drops them
+	tb := m.t.Load()
+	s := tb.segs[0].Load()
+	if r := s.read.Load(); r != tb.empty || s.dirty != nil || s.spare != nil || tb.filled.Load()&1 == 0 {
+		t.Fatalf("before Clear: read is the empty map %v (nil %v), dirty %v, spare %v, filled %b; want the empty map, no dirty, no spare, bit 0 set",
+			r == tb.empty, r == nil, s.dirty != nil, s.spare != nil, tb.filled.Load())
+	}
+	m.Clear()
+	if m.t.Load() != tb {
+		t.Fatal("Clear replaced the table; this test needs it emptied in place")
+	}
+	m.Store(keys[0], 1)
+	fresh := New[int, int](WithCapacity(capacity)) // its own seed
+	fresh.Store(keysInSegment(fresh, 0, 1, 0)[0], 1)
+	ft := fresh.t.Load()
+	want := len(ft.segs[0].Load().dirty.tab.ctrl)
+	if want <= dirtyInline {
+		t.Fatalf("a fresh map's first dirty map has %d slots: not presized, the test proves nothing", want)
+	}
+	if got := len(s.dirty.tab.ctrl); got != want {
+		t.Errorf("after an in-place Clear, the segment's next dirty map has %d slots, want %d as in a fresh map of capacity %d", got, want, capacity)
+	}
+	m.mustCheck()
+}
+
 // mustBeEmpty checks that m holds none of keys, and no key at all.
 func mustBeEmpty(t *testing.T, m *Map[int, int], keys ...int) {
 	t.Helper()
